@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""Parity runner: official-format checkpoints through gan-zoo's own loader vs the official outputs.
+
+    python tests/parity.py PATH...
+
+PATH is a case folder (holding case.json) or a folder searched recursively for them. Each case
+loads its checkpoint with ``zoo.loading.load_network`` (format detection included), runs the call
+that case.json describes, and prints ``PASS <case> max_abs_err=...`` or ``FAIL <case> <reason>``.
+Exit status 1 if any case fails. A case.json field this runner does not know is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Fields that only describe a case (provenance, statistics, prose) and need no action.
+DESCRIPTIVE = {
+    "arch", "source", "case_name", "checkpoint_format", "family", "fp32_vs_fp64_max_abs_diff",
+    "input_generation", "mimics_official_file", "notes", "output_stats", "visibility", "weights",
+}
+
+
+class CaseFailure(Exception):
+    """A case did not pass; the message is the reason printed after FAIL."""
+
+
+def find_cases(paths: list[str]) -> list[Path]:
+    cases: list[Path] = []
+    for p in map(Path, paths):
+        if (p / "case.json").is_file():
+            cases.append(p)
+        elif p.is_dir():
+            cases.extend(sorted(c.parent for c in p.rglob("case.json")))
+        else:
+            raise SystemExit(f"error: {p} is neither a case folder nor a folder of cases")
+    return cases
+
+
+def _compare(name: str, got, expected, tolerance: dict[str, float]) -> float:
+    import torch
+
+    if tuple(got.shape) != tuple(expected.shape):
+        raise CaseFailure(f"{name}: shape {list(got.shape)} != expected {list(expected.shape)}")
+    err = (got.double() - expected.double()).abs().max().item()
+    if not torch.allclose(got.double(), expected.double(), atol=tolerance["atol"], rtol=tolerance["rtol"]):
+        raise CaseFailure(f"{name}: max_abs_err={err:.3g} over tolerance atol={tolerance['atol']} rtol={tolerance['rtol']}")
+    return err
+
+
+def run_esrgan(case_dir: Path, case: dict[str, Any]) -> float:
+    """ESRGAN family: ``output = model(input)`` in eval mode, fp32, no_grad."""
+    import torch
+    from safetensors.torch import load_file
+
+    from zoo.formats.esrgan import WRAPPER_KEYS
+    from zoo.loading import load_network
+
+    known = DESCRIPTIVE | {
+        "checkpoint_file", "config", "io_file", "io_tensors", "tolerance", "call", "wrapper_keys",
+        "num_params", "state_dict_num_tensors",
+    }
+    _check_fields(case, known)
+    if "output = model(input)" not in case["call"]:
+        raise CaseFailure(f"call not understood: {case['call'][:80]!r}")
+    net, _, cfg = load_network(case_dir / case["checkpoint_file"], config=case["config"])
+    wrappers = case.get("wrapper_keys", [])
+    expected_wrapper = next((k for k in WRAPPER_KEYS if k in wrappers), "")
+    if wrappers and expected_wrapper == "":
+        raise CaseFailure(f"wrapper keys {wrappers} not understood")
+    if cfg.get("wrapper", "") != expected_wrapper:
+        raise CaseFailure(f"took the state dict from {cfg.get('wrapper')!r}, the official loader takes {expected_wrapper!r}")
+    if "num_params" in case:
+        n = sum(p.numel() for p in net.parameters())
+        if n != case["num_params"]:
+            raise CaseFailure(f"{n} parameters, expected {case['num_params']}")
+    if "state_dict_num_tensors" in case and len(net.state_dict()) != case["state_dict_num_tensors"]:
+        raise CaseFailure(f"{len(net.state_dict())} tensors, expected {case['state_dict_num_tensors']}")
+    io = load_file(str(case_dir / case["io_file"]))
+    unknown = set(case["io_tensors"]) - {"input", "output"}
+    if unknown:
+        raise CaseFailure(f"io tensors not understood: {sorted(unknown)}")
+    x = io["input"]
+    if list(x.shape) != case["io_tensors"]["input"]:
+        raise CaseFailure(f"input shape {list(x.shape)} != case.json {case['io_tensors']['input']}")
+    with torch.no_grad():
+        y = net.eval().float()(x.float())
+    return _compare("output", y, io["output"], case["tolerance"])
+
+
+def _check_fields(case: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(case) - known)
+    if unknown:
+        raise CaseFailure(f"case.json fields not understood: {', '.join(unknown)}")
+
+
+def _unsupported(family: str) -> Callable[[Path, dict[str, Any]], float]:
+    def run(case_dir: Path, case: dict[str, Any]) -> float:
+        raise CaseFailure(f"family {family!r} is not supported by this version of gan-zoo yet")
+
+    return run
+
+
+RUNNERS: dict[str, Callable[[Path, dict[str, Any]], float]] = {
+    "esrgan": run_esrgan,
+}
+
+
+def family_of(case_dir: Path, case: dict[str, Any]) -> str:
+    return case.get("family") or case_dir.parent.name
+
+
+def run_case(case_dir: Path) -> tuple[bool, str]:
+    """(passed, printed line) for one case folder."""
+    name = case_dir.name
+    try:
+        case = json.loads((case_dir / "case.json").read_text())
+        family = family_of(case_dir, case)
+        runner = RUNNERS.get(family, _unsupported(family))
+        err = runner(case_dir, case)
+        return True, f"PASS {name} max_abs_err={err:.3g}"
+    except CaseFailure as exc:
+        return False, f"FAIL {name} {exc}"
+    except Exception as exc:  # any other error is a failure of this case, reported in one line
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        if "--traceback" in sys.argv:
+            traceback.print_exc()
+        return False, f"FAIL {name} {type(exc).__name__}: {detail}"
+
+
+def main(argv: list[str]) -> int:
+    paths = [a for a in argv if not a.startswith("--")]
+    if not paths:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    cases = find_cases(paths)
+    if not cases:
+        print("FAIL no case.json found under " + " ".join(paths))
+        return 1
+    failed = 0
+    for case_dir in cases:
+        ok, line = run_case(case_dir)
+        failed += not ok
+        print(line, flush=True)
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,46 @@
+"""Network definitions, one module per family. Nothing here reads files.
+
+``build(arch, kwargs)`` constructs a network by its registry name; ``load_strict`` loads a
+state dict whose keys must match exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..errors import CheckpointError
+
+
+def build(arch: str, kwargs: Mapping[str, Any]):
+    """A freshly initialised ``torch.nn.Module`` of architecture ``arch``."""
+    from . import esrgan
+
+    classes = dict(esrgan.ARCHS)
+    if arch not in classes:
+        raise CheckpointError(f"unknown architecture {arch!r}")
+    try:
+        return classes[arch](**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"cannot build {arch} with {dict(kwargs)}: {exc}") from None
+
+
+def load_strict(net, state_dict: Mapping[str, Any], what: str = "checkpoint") -> None:
+    """``net.load_state_dict(strict=True)`` with a one-line error naming the first differences."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong = [
+        f"{k} {list(state_dict[k].shape)} vs {list(v.shape)}"
+        for k, v in expected.items()
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing (e.g. {missing[0]})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+    if wrong:
+        problems.append(f"{len(wrong)} with wrong shape (e.g. {wrong[0]})")
+    if problems:
+        raise CheckpointError(f"{what} does not match the network: " + "; ".join(problems))
+    net.load_state_dict(state_dict, strict=True)

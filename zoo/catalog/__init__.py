@@ -1,0 +1,3 @@
+"""Built-in registry entries, one module per family. Importing this package registers them."""
+
+from . import esrgan  # noqa: F401

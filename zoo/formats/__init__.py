@@ -1,0 +1,63 @@
+"""Official checkpoint readers: file -> (arch, kwargs, state dict in gan-zoo key names).
+
+``read_official(path, config)`` is the one entry point: it reads the file safely
+(``checkpoint.read_checkpoint``, or the ncnn reader for .param/.bin pairs), then asks each
+family's reader whether it recognises the keys. Family readers are data-driven modules with a
+``convert(obj, config) -> Converted | None`` function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError
+from .base import Converted
+
+FAMILY_READERS = ("esrgan",)  # module names under zoo.formats, tried in order
+
+
+def _readers():
+    import importlib
+
+    return [importlib.import_module(f"{__name__}.{name}") for name in FAMILY_READERS]
+
+
+def convert_checkpoint(obj: Any, config: dict[str, Any] | None = None, *, what: str = "checkpoint") -> Converted:
+    """Detect the family and layout of a loaded checkpoint object and convert it."""
+    for reader in _readers():
+        converted = reader.convert(obj, config)
+        if converted is not None:
+            return converted
+    raise CheckpointError(f"{what} matches no known layout ({_describe_keys(obj)})")
+
+
+def _describe_keys(obj: Any) -> str:
+    if isinstance(obj, dict):
+        keys = [str(k) for k in obj][:3]
+        return "keys start " + ", ".join(keys) if keys else "empty dict"
+    return f"a {type(obj).__name__}, not a dict of tensors"
+
+
+def ncnn_pair(path: Path) -> tuple[Path, Path] | None:
+    """The (.param, .bin) pair for either file of an ncnn model, or None if ``path`` is neither."""
+    if path.suffix == ".param":
+        return path, path.with_suffix(".bin")
+    if path.suffix == ".bin" and path.with_suffix(".param").is_file():
+        return path.with_suffix(".param"), path
+    return None
+
+
+def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Converted:
+    """Read an official checkpoint file (any supported family and layout) without running code."""
+    from .checkpoint import read_checkpoint
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no such file: {path}")
+    pair = ncnn_pair(path)
+    if pair is not None:
+        from .ncnn import read_ncnn
+
+        return read_ncnn(*pair, config=config)
+    return convert_checkpoint(read_checkpoint(path), config, what=path.name)

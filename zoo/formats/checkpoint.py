@@ -1,0 +1,118 @@
+"""Safe reading of checkpoint files: safetensors, and torch pickles without running their code.
+
+``read_checkpoint`` returns the object stored in the file (usually a dict of tensors, or a
+dict wrapping one). Pickles are read with ``torch.load(weights_only=True)``, whose unpickler
+only rebuilds tensors and plain containers; a pickle that asks for any other global is
+refused with ``UnsafeCheckpointError`` before any of its code runs.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError, UnsafeCheckpointError
+
+NCNN_PARAM_MAGIC = b"7767517"
+
+
+def sniff(path: Path) -> str:
+    """Guess a file's format from its first bytes: safetensors, torch-zip, torch-legacy, ncnn-param."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if len(head) == 0:
+        raise CheckpointError(f"{path.name} is empty")
+    if head.startswith(b"PK\x03\x04"):
+        return "torch-zip"
+    if head[:1] == b"\x80" and len(head) >= 2 and head[1] in range(2, 6):
+        return "torch-legacy"
+    if head.startswith(NCNN_PARAM_MAGIC):
+        return "ncnn-param"
+    if len(head) >= 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if 0 < header_len < 100_000_000 and head[8:9] == b"{":
+            return "safetensors"
+    raise CheckpointError(
+        f"{path.name} is not a checkpoint gan-zoo can read (expected .safetensors, a torch .pth/.pt, "
+        "or an ncnn .param/.bin pair)"
+    )
+
+
+def read_safetensors(path: Path) -> dict[str, Any]:
+    """All tensors of a safetensors file, on the CPU."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path.name} is not a valid safetensors file ({exc})") from None
+
+
+def read_torch_pickle(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` with one-line errors; zip files are memory-mapped."""
+    import torch
+
+    fmt = sniff(path)
+    try:
+        if fmt == "torch-zip" and zipfile.is_zipfile(path):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        message = str(exc)
+        if "Unsupported global" in message or "weights_only" in message.lower():
+            what = _refused_global(message)
+            raise UnsafeCheckpointError(
+                f"refused to load {path.name}: the pickle asks for {what}, which a weights-only "
+                "reader does not allow (it could run code); only tensors and plain containers are read"
+            ) from None
+        raise CheckpointError(f"{path.name} is not a readable torch checkpoint ({_first_line(message)})") from None
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, struct.error) as exc:
+        raise CheckpointError(
+            f"{path.name} is corrupt or truncated ({_first_line(str(exc)) or type(exc).__name__})"
+        ) from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _refused_global(message: str) -> str:
+    for line in message.splitlines():
+        line = line.strip()
+        if line.startswith("WeightsUnpickler error:"):
+            return line.split(":", 1)[1].strip().rstrip(".")
+    return "a global outside the allow-list"
+
+
+def read_checkpoint(path: str | Path) -> Any:
+    """The object stored in a checkpoint file, read without executing any pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no such file: {path}")
+    fmt = sniff(path)
+    if fmt == "safetensors":
+        return read_safetensors(path)
+    if fmt in ("torch-zip", "torch-legacy"):
+        return read_torch_pickle(path)
+    raise CheckpointError(f"{path.name} is an ncnn .param file; import it with its .bin (zoo import {path})")
+
+
+def is_state_dict(obj: Any) -> bool:
+    """True for a non-empty mapping of str -> tensor (``_metadata`` aside)."""
+    import torch
+
+    if not isinstance(obj, dict) or not obj:
+        return False
+    return all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def strip_prefix(state_dict: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Remove ``prefix`` from every key when all keys carry it (DataParallel's ``module.``)."""
+    if state_dict and all(k.startswith(prefix) for k in state_dict):
+        return {k[len(prefix):]: v for k, v in state_dict.items()}
+    return state_dict

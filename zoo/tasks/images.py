@@ -1,0 +1,169 @@
+"""Image <-> array conversions shared by the tasks: modes, bit depth, alpha, size limits.
+
+Arrays here are numpy float32 ``H x W x C`` in [0, 1]. A ``Planes`` value splits an input image
+into its colour planes (1 or 3 channels), an optional alpha plane, and what is needed to put
+the output back together in the same mode and bit depth.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError
+
+DEFAULT_MAX_MEGAPIXELS = 16.0  # input limit; override with max_megapixels= or ZOO_MAX_MEGAPIXELS
+
+ImageLike = Union[Image.Image, np.ndarray]
+
+
+def max_megapixels(value: float | None = None) -> float:
+    """The input size limit in megapixels: ``value``, else ``$ZOO_MAX_MEGAPIXELS``, else the default."""
+    if value is not None:
+        return float(value)
+    env = os.environ.get("ZOO_MAX_MEGAPIXELS")
+    if env:
+        try:
+            return float(env)
+        except ValueError:
+            raise ImageError(f"ZOO_MAX_MEGAPIXELS must be a number, not {env!r}") from None
+    return DEFAULT_MAX_MEGAPIXELS
+
+
+@dataclass
+class Planes:
+    """An image split for processing.
+
+    ``color`` is float32 ``H x W x C`` (C = 1 or 3) in [0, 1]; ``alpha`` float32 ``H x W`` or None;
+    ``bits`` is 8 or 16; ``gray`` says the colour was single-channel.
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray | None
+    bits: int
+    gray: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as PIL gives it."""
+        return self.color.shape[1], self.color.shape[0]
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open an image file fully (so a corrupt file fails here, with a one-line error)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy() if im.mode != "P" else im.convert("RGBA" if "transparency" in im.info else "RGB")
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path.name} is too large to open safely (Pillow's decompression-bomb limit)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path.name} is not a readable image ({exc})") from None
+
+
+def split(image: ImageLike, *, limit_megapixels: float | None = None) -> Planes:
+    """Split a PIL image or numpy array into float planes, checking size and mode."""
+    if isinstance(image, Image.Image):
+        planes = _split_pil(image)
+    elif isinstance(image, np.ndarray):
+        planes = _split_array(image)
+    else:
+        raise ImageError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
+    h, w = planes.color.shape[:2]
+    if h == 0 or w == 0:
+        raise ImageError(f"the image is empty ({w}x{h})")
+    limit = max_megapixels(limit_megapixels)
+    if w * h > limit * 1e6:
+        raise ImageError(
+            f"the image is {w}x{h} ({w * h / 1e6:.1f} MP), over the {limit:g} MP limit "
+            "(raise it with max_megapixels= / --max-megapixels / ZOO_MAX_MEGAPIXELS)"
+        )
+    return planes
+
+
+def _split_pil(image: Image.Image) -> Planes:
+    mode = image.mode
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"the image is empty ({image.width}x{image.height})")
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return _split_array(np.asarray(image).astype(np.uint16))
+    if mode == "I":
+        arr = np.asarray(image)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ImageError("32-bit integer images are supported only with values in 0..65535")
+        return _split_array(arr.astype(np.uint16))
+    if mode == "F":
+        return _split_array(np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0))
+    if mode == "1":
+        image = image.convert("L")
+    elif mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        image = image.convert("RGB")
+    elif mode == "La":
+        image = image.convert("LA")
+    elif mode == "RGBa":
+        image = image.convert("RGBA")
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        raise ImageError(f"unsupported image mode {mode!r}")
+    return _split_array(np.asarray(image))
+
+
+def _split_array(arr: np.ndarray) -> Planes:
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ImageError(f"expected an H x W or H x W x C array with C in 1..4, got shape {list(arr.shape)}")
+    if arr.dtype == np.uint8:
+        bits, data = 8, arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        bits, data = 16, arr.astype(np.float32) / 65535.0
+    elif arr.dtype in (np.float32, np.float64, np.float16):
+        if arr.size and (not np.isfinite(arr).all()):
+            raise ImageError("the image array holds NaN or infinite values")
+        bits, data = 8, np.clip(arr.astype(np.float32), 0.0, 1.0)
+    elif arr.dtype == np.bool_:
+        bits, data = 8, arr.astype(np.float32)
+    else:
+        raise ImageError(f"unsupported array dtype {arr.dtype} (use uint8, uint16 or float in [0, 1])")
+    channels = data.shape[2]
+    alpha = data[:, :, -1] if channels in (2, 4) else None
+    color = data[:, :, : 3 if channels >= 3 else 1]
+    return Planes(np.ascontiguousarray(color), None if alpha is None else np.ascontiguousarray(alpha), bits, color.shape[2] == 1)
+
+
+def quantize(plane: np.ndarray, bits: int) -> np.ndarray:
+    """Float [0, 1] -> uint8 or uint16 with rounding (values outside [0, 1] are clipped)."""
+    top = 255.0 if bits == 8 else 65535.0
+    out = np.clip(plane, 0.0, 1.0) * top
+    return np.rint(out, out=out).astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def merge_array(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Stack integer colour (H x W x C) and alpha (H x W) planes into one array (2-D for gray)."""
+    if alpha is not None:
+        color = np.concatenate([color, alpha[:, :, None]], axis=2)
+    return color[:, :, 0] if color.shape[2] == 1 else color
+
+
+def to_pil(arr: np.ndarray) -> Image.Image:
+    """An integer array from ``merge_array`` as a PIL image.
+
+    uint8 gives L / LA / RGB / RGBA; 16-bit gray gives ``I;16``. Pillow holds no 16-bit colour,
+    so 16-bit colour is reduced to 8 bits here (``Upscaler.upscale_array`` keeps 16 bits).
+    """
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.dtype == np.uint16 and arr.ndim == 3:
+        arr = np.rint(arr / 257.0).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(arr))

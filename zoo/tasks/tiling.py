@@ -1,0 +1,66 @@
+"""Tiled inference for fully convolutional image-to-image networks.
+
+The input is cut into core tiles; each is run with ``overlap`` pixels of real context on every
+side (clipped at the image border), and only the core of each output is kept. With enough
+context the result equals a single pass to within rounding, while memory stays bounded by the
+tile size whatever the image size. Output tiles are handed to a ``sink`` so the caller can
+quantise them straight into the final array (no full-size float output is ever held).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+Region = tuple[int, int, int, int]  # y0, y1, x0, x1 (end-exclusive), in input pixels
+Sink = Callable[[Region, torch.Tensor], None]
+Progress = Callable[[int, int], None]
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    return list(range(0, length, tile)) if tile > 0 else [0]
+
+
+def tile_regions(height: int, width: int, tile: int, multiple: int = 1) -> list[Region]:
+    """Core tiles covering ``height x width``; ``tile`` is rounded down to a multiple (0 = one tile)."""
+    if tile <= 0 or (tile >= height and tile >= width):
+        return [(0, height, 0, width)]
+    tile = max(multiple, tile - tile % multiple)
+    return [
+        (y, min(y + tile, height), x, min(x + tile, width))
+        for y in _starts(height, tile)
+        for x in _starts(width, tile)
+    ]
+
+
+def run_tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    scale: int,
+    sink: Sink,
+    *,
+    tile: int = 0,
+    overlap: int = 0,
+    multiple: int = 1,
+    progress: Progress | None = None,
+) -> None:
+    """Run ``fn`` over ``x`` ([N, C, H, W], H and W multiples of ``multiple``) tile by tile.
+
+    ``fn`` maps [N, C, h, w] to [N, C', h*scale, w*scale]. For each core region ``sink`` receives
+    the region (input coordinates) and the matching output crop. ``progress(done, total)`` is
+    called after each tile.
+    """
+    _, _, height, width = x.shape
+    if height % multiple or width % multiple:
+        raise ValueError(f"input {height}x{width} is not a multiple of {multiple}")
+    overlap = -(-overlap // multiple) * multiple  # context must keep tiles on the size grid
+    regions = tile_regions(height, width, tile, multiple)
+    for done, (y0, y1, x0, x1) in enumerate(regions, start=1):
+        ey0, ey1 = max(0, y0 - overlap), min(height, y1 + overlap)
+        ex0, ex1 = max(0, x0 - overlap), min(width, x1 + overlap)
+        out = fn(x[:, :, ey0:ey1, ex0:ex1])
+        oy, ox = (y0 - ey0) * scale, (x0 - ex0) * scale
+        sink((y0, y1, x0, x1), out[:, :, oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale])
+        if progress is not None:
+            progress(done, len(regions))

@@ -1,0 +1,321 @@
+"""Weights pipeline: registry source -> download -> convert -> cache -> load.
+
+A converted model is a folder holding ``model.safetensors`` (gan-zoo key names),
+``config.json`` (``family``, ``arch``, ``arch_kwargs``, provenance) and ``README.md`` (the
+model card): the layout of huggingface_hub's ``PyTorchModelHubMixin``, so the folder can be
+pushed to the Hub as it is. Each source of an entry gets its own cache folder
+``<cache>/models/<name>/<source key>/``; a second load reads that folder and needs neither
+network nor conversion.
+
+The cache root is ``$ZOO_CACHE``, else ``$XDG_CACHE_HOME/gan-zoo``, else ``~/.cache/gan-zoo``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from importlib import resources, util
+from pathlib import Path
+from typing import Any
+
+from . import download
+from .errors import CheckpointError, DownloadError, IntegrityError, OfflineError, ZooError
+from .registry import (
+    BundledSource,
+    HubSource,
+    ManualSource,
+    ModelInfo,
+    PackagedSource,
+    Source,
+    UrlSource,
+)
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+FORMAT_VERSION = 1
+BUNDLED_DIR = Path(__file__).parent / "weights"
+
+
+def cache_root() -> Path:
+    env = os.environ.get("ZOO_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gan-zoo"
+
+
+def source_dir(info: ModelInfo, source: Source) -> Path:
+    """Where the conversion of ``info`` from ``source`` is cached (bundled: the bundle itself)."""
+    if isinstance(source, BundledSource):
+        return BUNDLED_DIR / source.folder
+    return cache_root() / "models" / info.name / source.key
+
+
+def is_converted_folder(folder: Path) -> bool:
+    return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing and reading converted folders
+
+
+def write_converted(folder: Path, converted, *, name: str, task: str, provenance: dict[str, Any], card: str | None) -> Path:
+    """Write ``converted`` (a ``zoo.formats.base.Converted``) as a converted folder, atomically."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        tensors = {k: v.detach().to("cpu").contiguous() for k, v in converted.state_dict.items()}
+        tensors = {k: (v.float() if v.is_floating_point() and v.dtype != torch.float32 else v) for k, v in tensors.items()}
+        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
+        config = {
+            "zoo_format": FORMAT_VERSION,
+            "name": name,
+            "task": task,
+            **converted.config(),
+            "source": provenance,
+            "notes": list(converted.notes),
+        }
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        if card:
+            (tmp / CARD_FILE).write_text(card)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} is unreadable ({exc})") from None
+    for key in ("family", "arch", "arch_kwargs"):
+        if key not in config:
+            raise CheckpointError(f"{folder / CONFIG_FILE} lacks {key!r}; is this a gan-zoo folder?")
+    return config
+
+
+def load_folder(folder: Path):
+    """(network in eval mode, config dict) from a converted folder; keys must match exactly."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .archs import build, load_strict
+
+    config = read_config(folder)
+    try:
+        state_dict = load_file(str(folder / WEIGHTS_FILE), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder / WEIGHTS_FILE} is corrupt ({str(exc).splitlines()[0]})") from None
+    net = build(config["arch"], config["arch_kwargs"])
+    load_strict(net, state_dict, what=str(folder / WEIGHTS_FILE))
+    return net.eval(), config
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving a registry entry to a converted folder
+
+
+def cached_folder(info: ModelInfo) -> Path | None:
+    """The converted folder of the highest-priority source that is already available locally."""
+    for source in info.sources:
+        folder = source_dir(info, source)
+        if is_converted_folder(folder):
+            return folder
+    return None
+
+
+def resolve(info: ModelInfo, *, network: bool = True) -> Path:
+    """A converted folder for ``info``: cached if possible, else made from the first usable source.
+
+    Sources are tried in the registry's order. Network sources are skipped when offline (or when
+    ``network`` is False); a network failure moves on to the next source. Integrity and format
+    errors are raised at once: a corrupt file is never silently replaced by another source.
+    """
+    folder = cached_folder(info)
+    if folder is not None:
+        try:
+            read_config(folder)
+            return folder
+        except CheckpointError:
+            shutil.rmtree(folder, ignore_errors=True)
+    failures: list[str] = []
+    for source in info.sources:
+        if source.kind in ("hub", "url") and (not network or download.is_offline()):
+            failures.append(f"{source.kind} skipped (offline)")
+            continue
+        if isinstance(source, ManualSource):
+            continue
+        try:
+            return materialize(info, source)
+        except (DownloadError, OfflineError) as exc:
+            failures.append(str(exc))
+        except _MissingPackage as exc:
+            failures.append(str(exc))
+    raise OfflineError(unavailable_message(info, failures))
+
+
+class _MissingPackage(ZooError):
+    """A packaged source whose distribution is not installed."""
+
+
+def unavailable_message(info: ModelInfo, failures: list[str]) -> str:
+    """One line naming the fix for a model that cannot be loaded now."""
+    fixes = []
+    if any(s.kind in ("hub", "url") for s in info.sources):
+        fixes.append(f"run `zoo download {info.name}` with network access")
+    for source in info.sources:
+        if isinstance(source, (UrlSource, ManualSource)):
+            fixes.append(f"or fetch {source.url} by hand and run `zoo import {source.filename} --name {info.name}`")
+            break
+    for source in info.sources:
+        if isinstance(source, PackagedSource):
+            fixes.append(f"or `pip install {source.distribution}`")
+    why = "; ".join(dict.fromkeys(failures)) if failures else "no source is available"
+    return f"{info.name} is not available offline ({why}): " + " ".join(fixes)
+
+
+def materialize(info: ModelInfo, source: Source) -> Path:
+    """Fetch, verify and convert one source into its cache folder (bundled: check only)."""
+    if isinstance(source, BundledSource):
+        folder = source_dir(info, source)
+        if not is_converted_folder(folder):
+            raise CheckpointError(f"bundled weights {folder} are missing from this installation")
+        return folder
+    if isinstance(source, UrlSource):
+        downloads = cache_root() / "downloads"
+        raw = download.download_url(
+            source.url, downloads / source.filename, sha256=source.sha256, size=source.size, sha256_prefix=source.sha256_prefix
+        )
+        try:
+            return convert_file(info, source, raw, {"kind": "url", "url": source.url, "sha256": source.sha256 or download.sha256_file(raw)})
+        finally:
+            raw.unlink(missing_ok=True)
+    if isinstance(source, HubSource):
+        return _materialize_hub(info, source)
+    if isinstance(source, PackagedSource):
+        return _materialize_packaged(info, source)
+    raise ZooError(f"{info.name}: {source.describe()} must be fetched by hand")
+
+
+def convert_file(info: ModelInfo, source: Source | None, path: Path, provenance: dict[str, Any]) -> Path:
+    """Convert an official file for ``info`` into its cache folder (strict keys, family checked)."""
+    from .formats import read_official
+
+    converted = read_official(path, config=info.config or None)
+    check_family(converted, info)
+    folder = cache_root() / "models" / info.name / (source.key if source is not None else "imported")
+    return write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
+
+
+def check_family(converted, info: ModelInfo) -> None:
+    from .errors import WrongFamilyError
+
+    if converted.family != info.family:
+        raise WrongFamilyError(f"the file is a {converted.family} checkpoint, but {info.name} is a {info.family} model")
+
+
+def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
+    hub_cache = cache_root() / "hub"
+    if source.filename is None:  # a converted gan-zoo folder: use its files as they are
+        folder = source_dir(info, source)
+        tmp = Path(tempfile.mkdtemp(prefix=".hub-", dir=_mkdir(folder.parent)))
+        try:
+            for name in (CONFIG_FILE, WEIGHTS_FILE):
+                shutil.copyfile(download.hub_download(source.repo_id, name, source.revision, hub_cache), tmp / name)
+            if source.sha256:
+                download.verify_file(tmp / WEIGHTS_FILE, source.sha256, source.size, what=f"{source.repo_id}/{WEIGHTS_FILE}")
+            try:
+                shutil.copyfile(download.hub_download(source.repo_id, CARD_FILE, source.revision, hub_cache), tmp / CARD_FILE)
+            except DownloadError:
+                pass  # a card is optional on the Hub side
+            read_config(tmp)
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+    raw = download.hub_download(source.repo_id, source.filename, source.revision, hub_cache)
+    if source.sha256 or source.size:
+        _verify_hub_file(raw, source)
+    return convert_file(info, source, raw, {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": source.filename})
+
+
+def _verify_hub_file(raw: Path, source: HubSource) -> None:
+    """Check a file in the Hub cache; a bad one is removed from the cache (it resolves a symlink)."""
+    target = raw.resolve()
+    try:
+        download.verify_file(target, source.sha256, source.size, what=f"{source.repo_id}/{source.filename}")
+    except IntegrityError:
+        raw.unlink(missing_ok=True)
+        raise
+
+
+def _materialize_packaged(info: ModelInfo, source: PackagedSource) -> Path:
+    if util.find_spec(source.module) is None:
+        raise _MissingPackage(f"package {source.distribution} is not installed")
+    root = resources.files(source.module)
+    paths = {role: Path(str(root / rel)) for role, rel in source.files.items()}
+    for role, path in paths.items():
+        if not path.is_file():
+            raise CheckpointError(f"{source.distribution} lacks {source.files[role]}; reinstall it")
+        expected = source.sha256.get(role)
+        if expected and download.sha256_file(path) != expected:
+            raise IntegrityError(f"{path} in {source.distribution} does not match its registered sha256; reinstall the package")
+    main = paths.get("param") or paths.get("checkpoint")
+    if main is None:
+        raise CheckpointError(f"{info.name}: packaged source lists no param/checkpoint file")
+    provenance = {"kind": "packaged", "distribution": source.distribution, "files": dict(source.files), "sha256": dict(source.sha256)}
+    return convert_file(info, source, main, provenance)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def card_text(info: ModelInfo) -> str | None:
+    """The model card of ``info`` (``model_cards/<card>``), or None if it is missing."""
+    from .cards import read_card
+
+    return read_card(info.card)
+
+
+def available_locally(info: ModelInfo) -> bool:
+    """True if ``info`` loads with no network: cached, bundled, or in an installed package."""
+    if cached_folder(info) is not None:
+        return True
+    for source in info.sources:
+        if isinstance(source, BundledSource) and is_converted_folder(source_dir(info, source)):
+            return True
+        if isinstance(source, PackagedSource) and util.find_spec(source.module) is not None:
+            return True
+    return False
+
+
+def download_model(info: ModelInfo, *, force: bool = False) -> Path:
+    """Fetch the highest-priority network source of ``info`` (``zoo download``)."""
+    network = [s for s in info.sources if s.kind in ("hub", "url")]
+    if not network:
+        return resolve(info)
+    errors = []
+    for source in network:
+        folder = source_dir(info, source)
+        if is_converted_folder(folder) and not force:
+            return folder
+        try:
+            return materialize(info, source)
+        except (DownloadError, OfflineError) as exc:
+            errors.append(str(exc))
+    raise OfflineError(unavailable_message(info, errors))
