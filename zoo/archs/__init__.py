@@ -24,8 +24,11 @@ def build(arch: str, kwargs: Mapping[str, Any]):
         raise CheckpointError(f"cannot build {arch} with {dict(kwargs)}: {exc}") from None
 
 
-def load_strict(net, state_dict: Mapping[str, Any], what: str = "checkpoint") -> None:
-    """``net.load_state_dict(strict=True)`` with a one-line error naming the first differences."""
+def load_strict(net, state_dict: Mapping[str, Any], what: str = "checkpoint", *, check_only: bool = False) -> None:
+    """``net.load_state_dict(strict=True)`` with a one-line error naming the first differences.
+
+    ``check_only`` compares keys and shapes without loading (e.g. for a net on the meta device).
+    """
     expected = net.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -43,4 +46,5 @@ def load_strict(net, state_dict: Mapping[str, Any], what: str = "checkpoint") ->
         problems.append(f"{len(wrong)} with wrong shape (e.g. {wrong[0]})")
     if problems:
         raise CheckpointError(f"{what} does not match the network: " + "; ".join(problems))
-    net.load_state_dict(state_dict, strict=True)
+    if not check_only:
+        net.load_state_dict(state_dict, strict=True)

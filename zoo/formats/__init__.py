@@ -28,8 +28,20 @@ def convert_checkpoint(obj: Any, config: dict[str, Any] | None = None, *, what: 
     for reader in _readers():
         converted = reader.convert(obj, config)
         if converted is not None:
+            check_keys(converted, what)
             return converted
     raise CheckpointError(f"{what} matches no known layout ({_describe_keys(obj)})")
+
+
+def check_keys(converted: Converted, what: str) -> None:
+    """Strict key and shape check against the arch, built on the meta device (no memory used)."""
+    import torch
+
+    from ..archs import build, load_strict
+
+    with torch.device("meta"):
+        net = build(converted.arch, converted.arch_kwargs)
+    load_strict(net, converted.state_dict, what=what, check_only=True)
 
 
 def _describe_keys(obj: Any) -> str:

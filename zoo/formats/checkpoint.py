@@ -67,8 +67,8 @@ def read_torch_pickle(path: Path) -> Any:
         if "Unsupported global" in message or "weights_only" in message.lower():
             what = _refused_global(message)
             raise UnsafeCheckpointError(
-                f"refused to load {path.name}: the pickle asks for {what}, which a weights-only "
-                "reader does not allow (it could run code); only tensors and plain containers are read"
+                f"refused to load {path.name}: the pickle asks for {what}, which could run code; "
+                "gan-zoo reads only tensors and plain containers from pickles"
             ) from None
         raise CheckpointError(f"{path.name} is not a readable torch checkpoint ({_first_line(message)})") from None
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, struct.error) as exc:
@@ -82,11 +82,11 @@ def _first_line(text: str) -> str:
 
 
 def _refused_global(message: str) -> str:
-    for line in message.splitlines():
-        line = line.strip()
-        if line.startswith("WeightsUnpickler error:"):
-            return line.split(":", 1)[1].strip().rstrip(".")
-    return "a global outside the allow-list"
+    """The global a weights-only unpickler refused, from torch's error text."""
+    import re
+
+    found = re.search(r"GLOBAL (\S+)", message) or re.search(r"Unsupported global: (\S+)", message)
+    return found.group(1) if found else "a global outside the allow-list"
 
 
 def read_checkpoint(path: str | Path) -> Any:

@@ -22,9 +22,16 @@ from . import images
 from .base import Task
 from .tiling import run_tiled
 
-# Default tile size and context (input pixels) per architecture. Context was chosen from the
-# seam measurements in benchmarks/RESULTS.md: with it, tiled output equals one pass within 1/255.
-TILING = {"rrdbnet": (192, 24), "srvgg": (384, 16)}
+# Default (tile size, context) in input pixels per architecture. The context is what keeps tiled
+# output within one 8-bit level of a single pass; it was measured on the real weights (see
+# benchmarks/RESULTS.md, "Tiling"): RRDBNet x4plus needs 48 (32 still gives 7 levels), SRVGG 32.
+TILING = {"rrdbnet": (192, 48), "srvgg": (384, 32)}
+FALLBACK_TILING = (256, 48)
+
+
+def default_tiling(arch: str) -> tuple[int, int]:
+    """(tile, overlap) used when the caller gives none, for an architecture name of ``zoo.archs``."""
+    return TILING.get(arch, FALLBACK_TILING)
 LUMA = (0.299, 0.587, 0.114)  # RGB -> gray, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
 ALPHA_MODES = ("model", "resize")
 
@@ -46,7 +53,7 @@ class Upscaler(Task):
         self.scale: int = int(self.net.scale)
         self.multiple: int = int(getattr(self.net, "size_multiple", 1))
         self.in_channels: int = int(self.net.num_in_ch)
-        self.default_tile, self.default_overlap = TILING.get(config.get("arch", ""), (256, 16))
+        self.default_tile, self.default_overlap = default_tiling(config.get("arch", ""))
 
     # -- public API --------------------------------------------------------------------------
 

@@ -1,0 +1,281 @@
+"""The ``zoo`` command line. Every command has ``--help``; errors print one line and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ZooError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga", ".ppm", ".pgm"}
+DEFAULT_UPSCALER = "realesrgan-x4plus"
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+# -- registry commands -------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import list_models
+    from .weights import available_locally
+
+    models = list_models(task=args.task, family=args.family)
+    if args.json:
+        print(json.dumps([dict(m.summary(), available_offline=available_locally(m)) for m in models], indent=2))
+        return 0
+    rows = [(m.name, m.task, m.family, f"x{m.scale}" if m.scale else "", m.licence, "yes" if available_locally(m) else "no") for m in models]
+    header = ("name", "task", "family", "scale", "licence", "offline")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import info
+    from .cards import card_path
+    from .weights import cached_folder
+
+    entry = info(args.name)
+    summary = entry.summary()
+    folder = cached_folder(entry)
+    summary["cached"] = str(folder) if folder else None
+    summary["card"] = str(card_path(entry.card))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    for key, value in summary.items():
+        if key == "sources":
+            print("sources:")
+            for i, s in enumerate(value, 1):
+                print(f"  {i}. {s}")
+        elif value not in (None, "", []):
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from . import list_models
+    from .registry import get
+    from .weights import download_model
+
+    if args.all == bool(args.names):
+        return _fail("give model names or --all (not both)")
+    entries = list_models() if args.all else [get(n) for n in args.names]
+    failures = 0
+    for entry in entries:
+        try:
+            folder = download_model(entry, force=args.force)
+            print(f"{entry.name}: {folder}")
+        except ZooError as exc:
+            failures += 1
+            print(f"error: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .weights import import_file
+
+    config = json.loads(args.config) if args.config else None
+    if config is not None and not isinstance(config, dict):
+        return _fail("--config must be a JSON object of official constructor arguments")
+    folder, converted = import_file(Path(args.checkpoint), name=args.name, out=Path(args.out) if args.out else None, config=config)
+    n = sum(int(t.numel()) for t in converted.state_dict.values())
+    kwargs = ", ".join(f"{k}={v}" for k, v in converted.arch_kwargs.items())
+    print(f"detected: {converted.family} / {converted.layout}" + (f" (wrapper {converted.wrapper!r})" if converted.wrapper else ""))
+    print(f"network: {converted.arch}({kwargs}), {len(converted.state_dict)} tensors, {n:,} parameters, strict key match")
+    for note in converted.notes:
+        print(f"note: {note}")
+    print(f"wrote: {folder}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .hub import push
+
+    result = push(args.name_or_dir, args.repo, revision=args.revision, private=args.private, token=args.token)
+    print(f"pushed {args.name_or_dir} to {result.repo_id} at commit {result.commit}")
+    return 0
+
+
+# -- upscale ---------------------------------------------------------------------------------
+
+
+def _inputs(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise ZooError(f"no such file or folder: {p}")
+    if not files:
+        raise ZooError("no input images found")
+    return files
+
+
+def _output_path(src: Path, out_dir: Path, mode: str) -> Path:
+    suffix = src.suffix.lower()
+    if suffix in (".jpg", ".jpeg") and (mode not in ("RGB", "L")):
+        suffix = ".png"  # JPEG holds neither alpha nor 16 bits
+    return out_dir / (src.stem + suffix)
+
+
+def save_atomic(image: Any, dest: Path) -> None:
+    """Save a PIL image via a temp file in the same folder; nothing is left behind on failure."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=dest.suffix, dir=dest.parent)
+    os.close(fd)
+    try:
+        fmt_kwargs = {"quality": 95} if dest.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+        try:
+            image.save(tmp, **fmt_kwargs)
+        except (KeyError, ValueError, OSError) as exc:
+            raise ZooError(f"cannot write {dest.name} ({exc})") from None
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from .loading import load
+    from .tasks.images import open_image
+
+    if len(args.paths) < 2:
+        return _fail("give an input (file or folder, or several files) and an output")
+    *sources, target = args.paths
+    inputs = _inputs(sources)
+    many = len(inputs) > 1 or Path(sources[0]).is_dir()
+    out_target = Path(target)
+    if many and out_target.exists() and not out_target.is_dir():
+        return _fail(f"{out_target} is a file; with several inputs the output must be a folder")
+    if not many and out_target.suffix.lower() not in IMAGE_SUFFIXES and not out_target.is_dir():
+        return _fail(f"cannot tell the image format of {out_target.name}; use an extension such as .png")
+    upscaler = load(args.model, device=args.device, dtype=args.dtype, interpolate=args.interpolate, partner=args.partner)
+    if upscaler.task != "upscale":
+        return _fail(f"{args.model} is a {upscaler.info.family} model for {upscaler.task}, not an upscaler")
+    failures = 0
+    file_bar = tqdm(inputs, unit="image", disable=not many or args.quiet, desc="upscale")
+    for src in file_bar:
+        try:
+            image = open_image(src)
+            dest = _output_path(src, out_target, image.mode) if (many or out_target.is_dir()) else out_target
+            with tqdm(total=0, unit="tile", leave=False, disable=args.quiet, desc=src.name) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+
+                result = upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
+                                  progress=progress, max_megapixels=args.max_megapixels)
+            save_atomic(result, dest)
+            if not many:
+                print(f"{src} -> {dest} ({image.width}x{image.height} -> {result.width}x{result.height})")
+        except ZooError as exc:
+            failures += 1
+            print(f"error: {src.name}: {exc}" if many else f"error: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    os.environ["GRADIO_SERVER_NAME"] = args.host
+    os.environ["GRADIO_SERVER_PORT"] = str(args.port)
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    try:
+        import app  # the Gradio app at the repository root
+    except ImportError:
+        return _fail("app.py is not available in this installation; run `zoo serve` from a gan-zoo checkout")
+    app.main()
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="gan-zoo: official GAN checkpoints, safely loaded, with image tasks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list the registry")
+    p.add_argument("--task", choices=["upscale", "translate", "inpaint", "generate"])
+    p.add_argument("--family", choices=["esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill"])
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="show one registry entry, its sources and cache state")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("download", help="fetch and convert weights into the cache")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every registry entry")
+    p.add_argument("--force", action="store_true", help="fetch again even if cached")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("import", help="convert an official checkpoint file (.pth/.pt/.safetensors/ncnn .param)")
+    p.add_argument("checkpoint")
+    p.add_argument("--name", help="registry name (checked against its digests, lands in its cache) or a label")
+    p.add_argument("--out", help="output folder (default: the cache for registry names, else ./NAME)")
+    p.add_argument("--config", help="JSON object of official constructor kwargs the weights cannot reveal")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("push", help="publish a converted folder to the Hugging Face Hub")
+    p.add_argument("name_or_dir", metavar="NAME_OR_DIR")
+    p.add_argument("--repo", required=True, metavar="ORG/NAME")
+    p.add_argument("--revision", default=None, help="branch to commit to (default: main)")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--token", default=None, help="Hub token (default: the saved login / HF_TOKEN)")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
+    p.add_argument("--model", default=DEFAULT_UPSCALER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER})")
+    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = one pass (default: per model)")
+    p.add_argument("--overlap", type=int, default=None, help="context pixels around each tile (default: per model)")
+    p.add_argument("--outscale", type=float, default=None, help="final scale factor (default: the model's)")
+    p.add_argument("--alpha", choices=["model", "resize"], default="model", help="how to upscale an alpha channel")
+    p.add_argument("--interpolate", type=float, default=None, metavar="A", help="blend A (0..1) of the model's interpolation partner")
+    p.add_argument("--partner", default=None, help="model to interpolate with (default: the registry's partner)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("serve", help="start the Gradio app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ZooError as exc:
+        return _fail(str(exc))
+    except (ValueError, json.JSONDecodeError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tasks on top of the networks: image in, image out (upscale, ...). Nothing here knows Gradio or the CLI."""
