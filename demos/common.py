@@ -1,0 +1,80 @@
+"""Helpers shared by the Gradio tabs: error mapping, model labels, model cards.
+
+Nothing here loads a model. Gradio is imported because every tab needs it anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Iterator
+
+import gradio as gr
+
+import zoo
+from zoo.errors import ZooError
+from zoo.registry import ModelInfo
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a ``ZooError`` (or a ``ValueError`` from bad parameters) into a ``gr.Error``.
+
+    ``gr.Error`` is shown in the UI and raised to gradio_client callers with the same one-line
+    message. Anything else is a bug and propagates as it is.
+    """
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (ZooError, ValueError) as exc:
+        raise user_error(one_line(exc)) from exc
+
+
+def user_error(message: str) -> gr.Error:
+    """A ``gr.Error`` for a user's mistake: shown in the UI and to clients, no server traceback."""
+    return gr.Error(message, print_exception=False)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (the type name when the message is empty)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def available_offline(info: ModelInfo) -> bool:
+    """``zoo.weights.available_locally``, never raising (a broken entry counts as unavailable)."""
+    from zoo import weights
+
+    try:
+        return weights.available_locally(info)
+    except Exception:  # noqa: BLE001  (a label must not break the UI)
+        return False
+
+
+def model_label(info: ModelInfo) -> str:
+    """Dropdown label: title, name and whether the model works with no network."""
+    where = "works offline" if available_offline(info) else "needs download"
+    return f"{info.title} ({info.name}) · {where}"
+
+
+def model_choices(task: str) -> list[tuple[str, str]]:
+    """(label, name) pairs of every registry entry of ``task``, in registry order."""
+    return [(model_label(m), m.name) for m in zoo.list_models(task=task)]
+
+
+def strip_front_matter(text: str) -> str:
+    """A Markdown card without its YAML front matter."""
+    return _FRONT_MATTER.sub("", text, count=1).lstrip("\n")
+
+
+def card_markdown(info: ModelInfo) -> str:
+    """The model card of ``info`` for display (front matter stripped), or a short stand-in."""
+    from zoo.cards import read_card
+
+    text = read_card(info.card) if info.card else None
+    if not text:
+        return f"# {info.title}\n\n{info.description}\n\n*(No model card is installed for `{info.name}`.)*"
+    return strip_front_matter(text)

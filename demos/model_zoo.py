@@ -1,0 +1,108 @@
+"""The **Model zoo** tab: every registry entry, its model card and sources, and a Download button.
+
+Events for gradio_client: ``/model_info`` (name) -> (card Markdown, sources Markdown) and
+``/download_model`` (name) -> a one-line status (success, or the ``ZooError`` message).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+import zoo
+from zoo.errors import ZooError
+from zoo.registry import ModelInfo
+
+from .common import available_offline, card_markdown, one_line, user_error
+
+COLUMNS = ["name", "task", "family", "scale", "licence", "offline", "first source"]
+
+
+def table_rows() -> list[list[Any]]:
+    """One row per registry entry (all tasks), in registry order."""
+    rows = []
+    for info in zoo.list_models():
+        first = info.sources[0].describe() if info.sources else "(none)"
+        scale = f"x{info.scale}" if info.scale else ""
+        rows.append([info.name, info.task, info.family, scale, info.licence, "yes" if available_offline(info) else "no", first])
+    return rows
+
+
+def sources_markdown(info: ModelInfo) -> str:
+    """The entry's weight sources, in the order gan-zoo tries them, with its offline status."""
+    lines = [f"### Sources of `{info.name}`", "", "Tried in this order:", ""]
+    for i, source in enumerate(info.sources, start=1):
+        lines.append(f"{i}. {source.describe()}")
+    if not info.sources:
+        lines.append("(no sources registered)")
+    status = "available offline (cached, bundled or packaged)" if available_offline(info) else "not available offline: download it first"
+    lines += ["", f"Status: **{status}**."]
+    return "\n".join(lines)
+
+
+def model_info(name: str) -> tuple[str, str]:
+    """(model card without front matter, sources) of registry entry ``name``."""
+    if not name:
+        return "", ""
+    try:
+        info = zoo.info(name)
+    except ZooError as exc:
+        raise user_error(one_line(exc)) from exc
+    return card_markdown(info), sources_markdown(info)
+
+
+def download(name: str) -> str:
+    """Fetch ``name``'s weights (``zoo.weights.download_model``); a one-line success or error."""
+    from zoo import weights
+
+    if not name:
+        return "Choose a model first."
+    try:
+        info = zoo.info(name)
+    except ZooError as exc:
+        return f"Download failed: {one_line(exc)}"
+    try:
+        folder = weights.download_model(info)
+    except ZooError as exc:
+        return f"Download failed: {one_line(exc)}"
+    return f"Downloaded {name}: {folder}"
+
+
+def on_select(evt: gr.SelectData) -> Any:
+    """Clicking a table cell chooses that row's model."""
+    row = evt.row_value if isinstance(evt.row_value, list) else None
+    if row:
+        return gr.update(value=row[0])
+    return gr.update()
+
+
+def build_tab() -> gr.Tab:
+    """The Model zoo tab; call inside a ``gr.Blocks`` context."""
+    names = [m.name for m in zoo.list_models()]
+    first = names[0] if names else None
+    card, sources = model_info(first) if first else ("", "")
+
+    with gr.Tab("Model zoo", id="model-zoo") as tab:
+        gr.Markdown("Every model gan-zoo knows. Click a row (or pick a name) to read its card; **Download** fetches its weights into the cache.")
+        table = gr.Dataframe(value=table_rows(), headers=COLUMNS, interactive=False, wrap=True, label="Registry")
+        with gr.Row():
+            name = gr.Dropdown(choices=names, value=first, label="Model", interactive=True, scale=3)
+            fetch = gr.Button("Download", scale=1)
+        status = gr.Markdown(label="Download status")
+        with gr.Row():
+            with gr.Column(scale=3):
+                card_md = gr.Markdown(card, label="Model card")
+            with gr.Column(scale=2):
+                sources_md = gr.Markdown(sources, label="Sources")
+
+        table.select(on_select, inputs=None, outputs=name, api_visibility="private")
+        name.change(model_info, inputs=name, outputs=[card_md, sources_md], api_name="model_info")
+        fetch.click(download, inputs=name, outputs=status, api_name="download_model", concurrency_limit=1).then(
+            lambda n: (gr.update(value=table_rows()), *model_info(n)),
+            inputs=name,
+            outputs=[table, card_md, sources_md],
+            api_visibility="private",
+        )
+        tab.select(lambda: gr.update(value=table_rows()), outputs=table, api_visibility="private")
+    return tab
