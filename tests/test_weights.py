@@ -171,7 +171,7 @@ def test_download_command(online, fresh_cache, file_server, temp_entries, capsys
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert cli.main(["download", "realesrgan-x2plus"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot download realesrgan-x2plus (offline") and err.count("\n") == 1
+    assert err.startswith("error: cannot download realesrgan-x2plus: offline") and err.count("\n") == 1
 
 
 def test_download_error_types():
