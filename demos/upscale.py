@@ -32,7 +32,7 @@ ALPHA_CHOICES = [("Upscale alpha with the model", "model"), ("Resize alpha (bicu
 # reasonable time or memory, so the app is stricter than the library unless ZOO_MAX_MEGAPIXELS
 # says otherwise.
 APP_MAX_MEGAPIXELS = 4.0
-FALLBACK_TILE = 192
+FALLBACK_TILE = 384
 
 
 def input_limit() -> float | None:

@@ -98,7 +98,7 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:]}
     assert all(p["parameter_has_default"] for p in params[1:])
-    assert defaults == {"model": "realesrgan-x4plus", "tile": 192, "outscale": 4.0, "alpha": "model", "interpolation": 0.0}
+    assert defaults == {"model": "realesrgan-x4plus", "tile": 384, "outscale": 4.0, "alpha": "model", "interpolation": 0.0}
     assert {"/model_info", "/download_model"} <= set(endpoints)
 
 
@@ -172,11 +172,11 @@ def test_interpolation_slider_visibility(offline_cache, twin_entry):
     # realesrgan-x4plus has a partner (realesrnet-x4plus) that is not available offline: hidden
     tile, outscale, interp, details = up.on_model_change("realesrgan-x4plus")
     assert interp["visible"] is False and interp["interactive"] is False and interp["value"] == 0.0
-    assert tile["value"] == 192 and outscale["value"] == 4.0
+    assert tile["value"] == 384 and outscale["value"] == 4.0
     assert "needs both models available locally" in details
     # no partner at all: hidden
     tile, _, interp, _ = up.on_model_change(FAST)
-    assert interp["visible"] is False and tile["value"] == 384
+    assert interp["visible"] is False and tile["value"] == 512
     # partner available locally: visible, enabled, labelled with the entry's interpolate_label
     _, _, interp, _ = up.on_model_change(TWIN)
     assert interp["visible"] is True and interp["interactive"] is True

@@ -101,10 +101,24 @@ def test_float_arrays_and_outscale(fast, crop):
         fast(Image.fromarray(crop), outscale=0)
 
 
-def test_tiled_equals_one_pass_with_default_context(fast, astronaut):
-    image = astronaut[:400, :480]  # larger than the default tile (384): 2x2 tiles
-    assert len(tile_regions(400, 480, fast.default_tile)) == 4
-    assert level_diff(fast.upscale_array(image), fast.upscale_array(image, tile=0)) <= 1
+def test_default_context_covers_the_srvgg_receptive_field(fast, astronaut):
+    assert fast.default_overlap >= 16 + 2  # animevideov3: 16 convs + first + last
+    image = astronaut[:400, :480]
+    assert len(tile_regions(400, 480, 160)) == 9
+    assert level_diff(fast.upscale_array(image, tile=160), fast.upscale_array(image, tile=0)) == 0
+
+
+def test_rrdbnet_default_context_within_one_level(astronaut):
+    """Real RRDBNet weights (anime 6B: the packaged, smaller RRDBNet) with the default context.
+
+    benchmarks/bench_tiling.py measures the same on realesrgan-x4plus and more images.
+    """
+    up = zoo.load("realesrgan-x4plus-anime-6b")
+    image = astronaut[100:292, 120:344]  # 224 x 192 in 2 x 2 tiles of 112 with 96 px of context
+    assert up.default_overlap == 96
+    tiled = up.upscale_array(image, tile=112)
+    assert level_diff(tiled, up.upscale_array(image, tile=0)) <= 1
+    assert level_diff(up.upscale_array(image, tile=112, overlap=16), tiled) > 8  # control: context matters
 
 
 def test_small_tiles_still_within_one_level(fast, astronaut):

@@ -179,3 +179,14 @@ def test_download_error_types():
 
     with pytest.raises(OfflineError):
         download_url("http://127.0.0.1:9/x.pth", weights.cache_root() / "x.pth")  # offline by default in tests
+
+
+def test_unreachable_server_falls_back_to_the_packaged_copy(online, fresh_cache, temp_entries):
+    packaged = zoo.info("realesr-animevideov3").sources[1]
+    assert packaged.kind == "packaged"
+    temp_entries(entry("anime-fallback", UrlSource("http://127.0.0.1:9/realesr-animevideov3.pth"), packaged))
+    up = zoo.load("anime-fallback")
+    assert up.config["source"]["kind"] == "packaged"
+    temp_entries(entry("unreachable-only", UrlSource("http://127.0.0.1:9/x.pth")))
+    with pytest.raises(OfflineError, match=r"unreachable-only is not available \(cannot reach http://127.0.0.1:9/x.pth"):
+        zoo.load("unreachable-only")

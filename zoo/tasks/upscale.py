@@ -22,16 +22,25 @@ from . import images
 from .base import Task
 from .tiling import run_tiled
 
-# Default (tile size, context) in input pixels per architecture. The context is what keeps tiled
-# output within one 8-bit level of a single pass; it was measured on the real weights (see
-# benchmarks/RESULTS.md, "Tiling"): RRDBNet x4plus needs 48 (32 still gives 7 levels), SRVGG 32.
-TILING = {"rrdbnet": (192, 48), "srvgg": (384, 32)}
-FALLBACK_TILING = (256, 48)
+# Default tiling per architecture: (tile size, context) in input pixels. The context keeps tiled
+# output within one 8-bit level of a single pass (benchmarks/RESULTS.md, "Tiling seams"):
+# - RRDBNet's receptive field is hundreds of pixels; on the real x4plus weights 48 pixels of
+#   context still leave up to 14 levels, 64 up to 9, 96 at most 1, so 96. Tiles of 384 keep that
+#   overhead at (576/384)^2 = 2.25x, and memory is bounded by the banded upsampling tail.
+# - SRVGGNetCompact sees exactly num_conv + 2 pixels around each output pixel, so that much
+#   context (rounded up to 8) makes tiling exact.
+RRDB_TILING = (384, 96)
+SRVGG_TILE = 512
 
 
-def default_tiling(arch: str) -> tuple[int, int]:
-    """(tile, overlap) used when the caller gives none, for an architecture name of ``zoo.archs``."""
-    return TILING.get(arch, FALLBACK_TILING)
+def default_tiling(arch: str, arch_kwargs: dict[str, Any] | None = None) -> tuple[int, int]:
+    """(tile, overlap) used when the caller gives none, for an architecture of ``zoo.archs``."""
+    if arch == "srvgg":
+        num_conv = int((arch_kwargs or {}).get("num_conv", 32))
+        return SRVGG_TILE, -(-(num_conv + 2) // 8) * 8
+    return RRDB_TILING
+
+
 LUMA = (0.299, 0.587, 0.114)  # RGB -> gray, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
 ALPHA_MODES = ("model", "resize")
 
@@ -53,7 +62,7 @@ class Upscaler(Task):
         self.scale: int = int(self.net.scale)
         self.multiple: int = int(getattr(self.net, "size_multiple", 1))
         self.in_channels: int = int(self.net.num_in_ch)
-        self.default_tile, self.default_overlap = default_tiling(config.get("arch", ""))
+        self.default_tile, self.default_overlap = default_tiling(config.get("arch", ""), config.get("arch_kwargs"))
 
     # -- public API --------------------------------------------------------------------------
 
