@@ -190,3 +190,40 @@ def test_unreachable_server_falls_back_to_the_packaged_copy(online, fresh_cache,
     temp_entries(entry("unreachable-only", UrlSource("http://127.0.0.1:9/x.pth")))
     with pytest.raises(OfflineError, match=r"unreachable-only is not available \(cannot reach http://127.0.0.1:9/x.pth"):
         zoo.load("unreachable-only")
+
+
+def test_hub_prefers_a_safetensors_sibling_over_the_pickle(online, fresh_cache, local_hub, temp_entries):
+    from safetensors.torch import save_file
+
+    sd = torch.load(CASE / "checkpoint.pth", weights_only=True)["params_ema"]
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(fresh_cache.parent / "tiny.safetensors"))
+    sha = local_hub.add_repo("someone/both", {"tiny.pth": CKPT, "tiny.safetensors": (fresh_cache.parent / "tiny.safetensors").read_bytes()})
+    temp_entries(entry("tiny-both", HubSource("someone/both", revision=sha, filename="tiny.pth", sha256=SHA)))
+    up = zoo.load("tiny-both")
+    assert up.config["source"]["filename"] == "tiny.safetensors"
+    assert not local_hub.requests("GET", contains="tiny.pth"), "the pickle was never fetched"
+    assert reference_output(up.net) < 1e-4
+
+
+def test_hub_content_is_checked_even_without_a_registry_digest(online, fresh_cache, local_hub, tmp_path):
+    converted = tmp_path / "conv"
+    weights.import_file(CASE / "checkpoint.pth", out=converted)
+    files = {name: (converted / name).read_bytes() for name in ("model.safetensors", "config.json", "README.md")}
+    sha = local_hub.add_repo("me/folder", files)
+    local_hub.corrupt("me/folder", "model.safetensors", mode="flip", times=1)
+    with pytest.raises(IntegrityError, match="me/folder/model.safetensors from the Hub is corrupt"):
+        zoo.load(f"hf:me/folder@{sha}")
+    assert reference_output(zoo.load(f"hf:me/folder@{sha}").net) < 1e-4  # the bad blob was evicted
+
+
+def test_bundled_source(fresh_cache, temp_entries, tmp_path, monkeypatch):
+    from zoo.registry import BundledSource
+
+    bundle = tmp_path / "bundled"
+    weights.import_file(CASE / "checkpoint.pth", out=bundle / "tiny")
+    monkeypatch.setattr(weights, "BUNDLED_DIR", bundle)
+    info = temp_entries(entry("tiny-bundled", BundledSource("tiny")))
+    assert weights.available_locally(info)
+    up = zoo.load("tiny-bundled")
+    assert reference_output(up.net) < 1e-4
+    assert not (fresh_cache / "models" / "tiny-bundled").exists(), "bundled weights are used in place"

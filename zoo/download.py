@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -134,7 +135,7 @@ def hub_download(repo_id: str, filename: str, revision: str, cache_dir: Path) ->
     )
 
     try:
-        return Path(
+        path = Path(
             hf_hub_download(
                 repo_id,
                 filename,
@@ -148,11 +149,42 @@ def hub_download(repo_id: str, filename: str, revision: str, cache_dir: Path) ->
     except RevisionNotFoundError:
         raise DownloadError(f"Hub repo {repo_id} has no revision {revision}") from None
     except EntryNotFoundError:
-        raise DownloadError(f"Hub repo {repo_id}@{revision[:12]} has no file {filename}") from None
+        raise RemoteFileMissing(f"Hub repo {repo_id}@{revision[:12]} has no file {filename}") from None
     except LocalEntryNotFoundError:
         raise DownloadError(f"cannot reach the Hub for {repo_id}/{filename} and it is not cached") from None
     except (HfHubHTTPError, OSError) as exc:
         raise DownloadError(f"Hub download of {repo_id}/{filename} failed ({str(exc).splitlines()[0]})") from None
+    verify_hub_blob(path, what=f"{repo_id}/{filename}")
+    return path
+
+
+class RemoteFileMissing(DownloadError):
+    """The Hub repo exists at that revision but has no such file."""
+
+
+def verify_hub_blob(path: Path, *, what: str) -> None:
+    """Check a file in the Hub cache against the name of its blob, which is its ETag.
+
+    huggingface_hub stores each file as ``blobs/<etag>`` but does not check the bytes. The Hub's
+    ETag of an LFS file is its sha256, and of a regular file its git blob sha1, so both can be
+    checked here. A mismatch removes the blob and its snapshot link, so a retry downloads again.
+    """
+    blob = path.resolve()
+    name = blob.name
+    if re.fullmatch(r"[0-9a-f]{64}", name):
+        actual = sha256_file(blob)
+    elif re.fullmatch(r"[0-9a-f]{40}", name):
+        digest = hashlib.sha1(b"blob %d\0" % blob.stat().st_size)
+        with open(blob, "rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                digest.update(block)
+        actual = digest.hexdigest()
+    else:
+        return  # an ETag that is not a content hash: nothing to check against
+    if actual != name:
+        blob.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        raise IntegrityError(f"{what} from the Hub is corrupt (content hash {actual[:16]}..., expected {name[:16]}...); it was removed")
 
 
 def copy_verified(src: Path, dest: Path, sha256: str | None, size: int | None, *, what: str) -> Path:

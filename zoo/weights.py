@@ -254,10 +254,31 @@ def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return folder
-    raw = download.hub_download(source.repo_id, source.filename, source.revision, hub_cache)
+    raw, filename = _hub_file_preferring_safetensors(source, hub_cache)
+    provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename}
+    return convert_file(info, source, raw, provenance)
+
+
+PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".pkl")
+
+
+def _hub_file_preferring_safetensors(source: HubSource, hub_cache: Path) -> tuple[Path, str]:
+    """The source's file, or its ``.safetensors`` sibling when the repo has one (no pickle at all).
+
+    The registry's sha256 describes the named file; a sibling is checked against the Hub's own
+    content hash instead (``download.verify_hub_blob``), as every Hub download is.
+    """
+    name = source.filename
+    if name.lower().endswith(PICKLE_SUFFIXES):
+        sibling = name.rsplit(".", 1)[0] + ".safetensors"
+        try:
+            return download.hub_download(source.repo_id, sibling, source.revision, hub_cache), sibling
+        except download.RemoteFileMissing:
+            pass
+    raw = download.hub_download(source.repo_id, name, source.revision, hub_cache)
     if source.sha256 or source.size:
         _verify_hub_file(raw, source)
-    return convert_file(info, source, raw, {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": source.filename})
+    return raw, name
 
 
 def _verify_hub_file(raw: Path, source: HubSource) -> None:
