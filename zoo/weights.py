@@ -138,11 +138,11 @@ def cached_folder(info: ModelInfo) -> Path | None:
     return None
 
 
-def resolve(info: ModelInfo, *, network: bool = True) -> Path:
+def resolve(info: ModelInfo) -> Path:
     """A converted folder for ``info``: cached if possible, else made from the first usable source.
 
-    Sources are tried in the registry's order. Network sources are skipped when offline (or when
-    ``network`` is False); a network failure moves on to the next source. Integrity and format
+    Sources are tried in the registry's order. Network sources are skipped when offline; a
+    network failure (or a missing package) moves on to the next source. Integrity and format
     errors are raised at once: a corrupt file is never silently replaced by another source.
     """
     folder = cached_folder(info)
@@ -154,15 +154,11 @@ def resolve(info: ModelInfo, *, network: bool = True) -> Path:
             shutil.rmtree(folder, ignore_errors=True)
     failures: list[str] = []
     for source in info.sources:
-        if source.kind in ("hub", "url") and (not network or download.is_offline()):
-            continue
-        if isinstance(source, ManualSource):
+        if (source.is_network and download.is_offline()) or isinstance(source, ManualSource):
             continue
         try:
             return materialize(info, source)
-        except (DownloadError, OfflineError) as exc:
-            failures.append(str(exc))
-        except _MissingPackage as exc:
+        except (DownloadError, OfflineError, _MissingPackage) as exc:
             failures.append(str(exc))
     raise OfflineError(unavailable_message(info, failures))
 
@@ -173,7 +169,7 @@ class _MissingPackage(ZooError):
 
 def unavailable_message(info: ModelInfo, failures: list[str]) -> str:
     """One line saying why ``info`` cannot be loaded now and naming the fix."""
-    network = [s for s in info.sources if s.kind in ("hub", "url")]
+    network = [s for s in info.sources if s.is_network]
     by_hand = next((s for s in info.sources if isinstance(s, (UrlSource, ManualSource))), None)
     missing_packages = [s for s in info.sources if isinstance(s, PackagedSource) and util.find_spec(s.module) is None]
     fixes = []
@@ -338,7 +334,7 @@ def download_model(info: ModelInfo, *, force: bool = False) -> Path:
 
     Entries without a network source are resolved locally (packaged, bundled) instead.
     """
-    network = [s for s in info.sources if s.kind in ("hub", "url")]
+    network = [s for s in info.sources if s.is_network]
     if not network:
         return resolve(info)
     errors = []

@@ -215,15 +215,6 @@ CONVERTERS = {
     "srvgg": convert_srvgg,
 }
 
-# Official class names, as case.json / manifests name them, for each layout.
-OFFICIAL_ARCH = {
-    "basicsr-rrdbnet": "basicsr.archs.rrdbnet_arch.RRDBNet",
-    "esrgan-new-arch": "RRDBNet_arch.RRDBNet",
-    "esrgan-old-arch": "architecture.RRDB_Net",
-    "srvgg": "SRVGGNetCompact",
-}
-
-
 def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is an ESRGAN-family one; None if it is not."""
     for wrapper, sd in candidates(obj):
