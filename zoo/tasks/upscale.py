@@ -56,9 +56,6 @@ class Upscaler(Task):
         super().__init__(net, info, config, **kwargs)
         if config.get("family") != "esrgan":
             raise WrongFamilyError(f"{info.name} is a {config.get('family')} model, not an upscaler")
-        prepare = getattr(self.net, "prepare_for_inference", None)
-        if prepare is not None and self.device.type == "cpu":
-            prepare()
         self.scale: int = int(self.net.scale)
         self.multiple: int = int(getattr(self.net, "size_multiple", 1))
         self.in_channels: int = int(self.net.num_in_ch)
