@@ -95,6 +95,55 @@ def run_esrgan(case_dir: Path, case: dict[str, Any]) -> float:
     return _compare("output", y, io["output"], case["tolerance"])
 
 
+def run_junyanz(case_dir: Path, case: dict[str, Any]) -> float:
+    """pix2pix / CycleGAN networks: eval-mode output, plus batch-statistics output where given."""
+    import hashlib
+
+    import torch
+    from safetensors.torch import load_file
+
+    from zoo.archs.norms import set_test_mode
+    from zoo.loading import load_network
+
+    known = DESCRIPTIVE | {"checkpoint", "config", "config_kind", "call", "call_extra", "io", "tolerance", "controls",
+                           "default_test_semantics", "init"}
+    _check_fields(case, known)
+    if "output = net(input)" not in case["call"]:
+        raise CaseFailure(f"call not understood: {case['call'][:80]!r}")
+    kind = case.get("config_kind", "")
+    if kind not in ("define_G kwargs", "define_D kwargs"):
+        raise CaseFailure(f"config_kind not understood: {kind!r}")
+    io = load_file(str(case_dir / "io.safetensors"))
+    unknown = set(case["io"]) - {"input", "output", "output_bn_batchstats"}
+    if unknown or set(case["io"]) != set(io):
+        raise CaseFailure(f"io tensors not understood: {sorted(unknown or set(case['io']) ^ set(io))}")
+    if "output_bn_batchstats" in io and "output_bn_batchstats" not in case.get("call_extra", ""):
+        raise CaseFailure("output_bn_batchstats present but call_extra does not describe it")
+    info = case["checkpoint"]
+    files = {info["file"]: info} | {name: extra for name, extra in info.get("extra_files", {}).items()}
+    worst = 0.0
+    for name, meta in files.items():
+        path = case_dir / name
+        if "sha256" in meta and hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
+            raise CaseFailure(f"{name} does not match its sha256 in case.json")
+        net, _, cfg = load_network(path, config=case["config"])
+        is_generator = cfg["arch"] in ("unet", "resnet")
+        if is_generator != (kind == "define_G kwargs"):
+            raise CaseFailure(f"{name} loaded as {cfg['arch']}, but the case is about {kind}")
+        expected_keys = info.get("num_keys_of_current_official_model")
+        if expected_keys is not None and len(net.state_dict()) != expected_keys:
+            raise CaseFailure(f"{name}: {len(net.state_dict())} keys, the official model has {expected_keys}")
+        x = io["input"]
+        if list(x.shape) != case["io"]["input"]["shape"]:
+            raise CaseFailure(f"input shape {list(x.shape)} != case.json {case['io']['input']['shape']}")
+        with torch.no_grad():
+            worst = max(worst, _compare(f"{name} output", set_test_mode(net, "eval")(x), io["output"], case["tolerance"]))
+            if "output_bn_batchstats" in io:
+                got = set_test_mode(net, "official")(x)
+                worst = max(worst, _compare(f"{name} output_bn_batchstats", got, io["output_bn_batchstats"], case["tolerance"]))
+    return worst
+
+
 def _check_fields(case: dict[str, Any], known: set[str]) -> None:
     unknown = sorted(set(case) - known)
     if unknown:
@@ -110,6 +159,8 @@ def _unsupported(family: str) -> Callable[[Path, dict[str, Any]], float]:
 
 RUNNERS: dict[str, Callable[[Path, dict[str, Any]], float]] = {
     "esrgan": run_esrgan,
+    "pix2pix": run_junyanz,
+    "cyclegan": run_junyanz,
 }
 
 

@@ -11,11 +11,22 @@ from typing import Any, Mapping
 from ..errors import CheckpointError
 
 
+ARCH_MODULES = ("esrgan", "pix2pix", "cyclegan")  # modules under zoo.archs with an ARCHS table
+
+
+def arch_classes() -> dict[str, type]:
+    """Every architecture by name (imports torch)."""
+    import importlib
+
+    classes: dict[str, type] = {}
+    for name in ARCH_MODULES:
+        classes.update(importlib.import_module(f"{__name__}.{name}").ARCHS)
+    return classes
+
+
 def build(arch: str, kwargs: Mapping[str, Any]):
     """A freshly initialised ``torch.nn.Module`` of architecture ``arch``."""
-    from . import esrgan
-
-    classes = dict(esrgan.ARCHS)
+    classes = arch_classes()
     if arch not in classes:
         raise CheckpointError(f"unknown architecture {arch!r}")
     try:
