@@ -101,7 +101,7 @@ def test_a_corrupt_file_among_good_ones(tmp_path, images, capsys):
         ("empty", "not a readable image"),
         ("too-big", "over the 0.0005 MP limit"),
         ("unknown-model", "unknown model 'realesrgan-x5'"),
-        ("other-family", "matches no known layout"),
+        ("other-family", "translate"),
         ("offline-model", "realesrgan-x2plus is not available"),
         ("no-extension", "cannot tell the image format"),
     ],
