@@ -6,9 +6,10 @@ Building a tab loads no model: models are loaded on the first request that needs
 
 from __future__ import annotations
 
-# (module, tab label) in the order the app shows them. Generate, Translate and Inpaint come
-# with their task families.
+# (module, tab label) in the order the app shows them. Generate and Inpaint come with their
+# task families.
 TABS = (
     ("demos.upscale", "Upscale"),
+    ("demos.translate", "Translate"),
     ("demos.model_zoo", "Model zoo"),
 )

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Iterator
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -78,3 +80,54 @@ def card_markdown(info: ModelInfo) -> str:
     if not text:
         return f"# {info.title}\n\n{info.description}\n\n*(No model card is installed for `{info.name}`.)*"
     return strip_front_matter(text)
+
+
+class ModelCache:
+    """The last ``size`` loaded task objects by name, plus the last interpolated blend (upscalers).
+
+    Thread-safe: Gradio runs events in worker threads.
+    """
+
+    def __init__(self, size: int = 2, loader: Callable[[str], Any] | None = None) -> None:
+        self.size = size
+        self._loader = loader or (lambda name: zoo.load(name, device="cpu"))
+        self._models: OrderedDict[str, Any] = OrderedDict()
+        self._blend: tuple[tuple[str, str, float], Any] | None = None
+        self._lock = threading.RLock()
+
+    def peek(self, name: str) -> Any | None:
+        with self._lock:
+            return self._models.get(name)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+    def get(self, name: str) -> Any:
+        """The task object for registry entry ``name`` (loaded on first use)."""
+        with self._lock:
+            if name in self._models:
+                self._models.move_to_end(name)
+                return self._models[name]
+            model = self._loader(name)
+            self._models[name] = model
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
+            return model
+
+    def get_blend(self, name: str, partner: str, alpha: float) -> Any:
+        """``name`` interpolated toward ``partner`` by ``alpha`` (0 = ``name``, 1 = ``partner``)."""
+        key = (name, partner, round(float(alpha), 4))
+        with self._lock:
+            if self._blend is not None and self._blend[0] == key:
+                return self._blend[1]
+            base = self.get(name)
+            other = self.get(partner)
+            blended = base.interpolate(other, key[2])
+            self._blend = (key, blended)
+            return blended
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+            self._blend = None

@@ -32,12 +32,17 @@ def table_rows() -> list[list[Any]]:
 def sources_markdown(info: ModelInfo) -> str:
     """The entry's weight sources, in the order gan-zoo tries them, with its offline status."""
     lines = [f"### Sources of `{info.name}`", "", "Tried in this order:", ""]
-    for i, source in enumerate(info.sources, start=1):
-        lines.append(f"{i}. {source.describe()}")
-    if not info.sources:
-        lines.append("(no sources registered)")
+    groups = [(f"**{d.name}** ({d.official_name or d.label()}): {d.label()}", d.sources) for d in info.directions] or [("", info.sources)]
+    for heading, sources in groups:
+        if heading:
+            lines += [heading, ""]
+        for i, source in enumerate(sources, start=1):
+            lines.append(f"{i}. {source.describe()}")
+        if not sources:
+            lines.append("(no sources registered)")
+        lines.append("")
     status = "available offline (cached, bundled or packaged)" if available_offline(info) else "not available offline: download it first"
-    lines += ["", f"Status: **{status}**."]
+    lines += [f"Status: **{status}**."]
     return "\n".join(lines)
 
 

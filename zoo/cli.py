@@ -14,6 +14,7 @@ from .errors import ZooError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga", ".ppm", ".pgm"}
 DEFAULT_UPSCALER = "realesrgan-x4plus"
+DEFAULT_TRANSLATOR = "cyclegan-horse2zebra"
 
 
 def _fail(message: str) -> int:
@@ -54,10 +55,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     for key, value in summary.items():
+        if key == "sources" and entry.directions:
+            continue  # listed per direction below
         if key == "sources":
             print("sources:")
             for i, s in enumerate(value, 1):
                 print(f"  {i}. {s}")
+        elif key == "directions" and value:
+            print("directions:")
+            for d in value:
+                print(f"  {d['name']}: {d['input']} -> {d['output']} ({d['official_name']})")
+                for i, s in enumerate(d["sources"], 1):
+                    print(f"    {i}. {s}")
         elif value not in (None, "", []):
             print(f"{key}: {value}")
     return 0
@@ -148,7 +157,11 @@ def save_atomic(image: Any, dest: Path) -> None:
             os.unlink(tmp)
 
 
-def cmd_upscale(args: argparse.Namespace) -> int:
+def _image_job(args: argparse.Namespace, task_name: str, what: str, run) -> int:
+    """Shared body of ``upscale`` / ``translate``: inputs -> ``run(task, image, progress)`` -> outputs.
+
+    Each output is written atomically; one failing image does not stop a batch (exit code 1).
+    """
     from tqdm.auto import tqdm
 
     from .loading import load
@@ -164,15 +177,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         return _fail(f"{out_target} is a file; with several inputs the output must be a folder")
     if not many and out_target.suffix.lower() not in IMAGE_SUFFIXES and not out_target.is_dir():
         return _fail(f"cannot tell the image format of {out_target.name}; use an extension such as .png")
-    upscaler = load(args.model, device=args.device, dtype=args.dtype, interpolate=args.interpolate, partner=args.partner)
-    if upscaler.task != "upscale":
-        return _fail(f"{args.model} is a {upscaler.info.family} model for {upscaler.task}, not an upscaler")
+    task = load(args.model, device=args.device, dtype=args.dtype, **_load_kwargs(args))
+    if task.task != task_name:
+        return _fail(f"{args.model} is a {task.info.family} model for {task.task}, not {what}")
     failures = 0
-    file_bar = tqdm(inputs, unit="image", disable=not many or args.quiet, desc="upscale")
+    file_bar = tqdm(inputs, unit="image", disable=not many or args.quiet, desc=task_name)
     for src in file_bar:
         try:
             image = open_image(src)
-            dest = _output_path(src, out_target, image.mode) if (many or out_target.is_dir()) else out_target
             with tqdm(total=0, unit="tile", leave=False, disable=args.quiet, desc=src.name) as bar:
 
                 def progress(done: int, total: int) -> None:
@@ -180,8 +192,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
                     bar.n = done
                     bar.refresh()
 
-                result = upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
-                                  progress=progress, max_megapixels=args.max_megapixels)
+                result = run(task, image, progress)
+            dest = _output_path(src, out_target, result.mode) if (many or out_target.is_dir()) else out_target
             save_atomic(result, dest)
             if not many:
                 print(f"{src} -> {dest} ({image.width}x{image.height} -> {result.width}x{result.height})")
@@ -189,6 +201,30 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             failures += 1
             print(f"error: {src.name}: {exc}" if many else f"error: {exc}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "upscale":
+        return {"interpolate": args.interpolate, "partner": args.partner}
+    return {}
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    def run(upscaler, image, progress):
+        return upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
+                        progress=progress, max_megapixels=args.max_megapixels)
+
+    return _image_job(args, "upscale", "an upscaler", run)
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    def run(translator, image, progress):
+        if args.test_mode and args.test_mode != translator.test_mode:
+            translator.set_test_mode(args.test_mode)
+        return translator(image, direction=args.direction, size=args.size, tile=args.tile, overlap=args.overlap,
+                          progress=progress, max_megapixels=args.max_megapixels)
+
+    return _image_job(args, "translate", "an image-to-image translator", run)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -257,6 +293,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("translate", help="translate images (pix2pix, CycleGAN)",
+                       description="zoo translate IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
+    p.add_argument("--model", default=DEFAULT_TRANSLATOR, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR})")
+    p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
+    p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
+                   help="trained: resize to the training resolution and back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
+    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 1024)")
+    p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
+    p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("serve", help="start the Gradio app")
     p.add_argument("--host", default="127.0.0.1")

@@ -10,7 +10,7 @@ from .errors import CheckpointError, UnknownModelError, ZooError
 from .registry import HubSource, ModelInfo, get
 
 TASK_OF_FAMILY = {"esrgan": "upscale", "pix2pix": "translate", "cyclegan": "translate", "stylegan2": "generate", "deepfill": "inpaint"}
-TASK_CLASSES = {"upscale": "zoo.tasks.upscale:Upscaler"}
+TASK_CLASSES = {"upscale": "zoo.tasks.upscale:Upscaler", "translate": "zoo.tasks.translate:Translator"}
 
 
 def task_class(task: str) -> type:
@@ -52,8 +52,9 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
     if isinstance(name_or_path, str) and name_or_path.startswith(("hf:", "hf://")):
         source = parse_hub_ref(name_or_path)
         info = ModelInfo(
-            name=source.repo_id.replace("/", "--"), family="esrgan", task="upscale", title=source.repo_id,
-            description=f"converted folder on the Hub ({source.repo_id})", licence="see the repo's card", sources=(source,), card="",
+            name=source.repo_id.replace("/", "--"), family="", task="", title=source.repo_id,
+            description=f"Hub repo {source.repo_id}", licence="see the repo's card", sources=(source,), card="",
+            config=dict(config or {}),
         )
         folder = weights.resolve(info)
         net, cfg = weights.load_folder(folder)

@@ -137,6 +137,29 @@ class ManualSource(_SourceKind):
 
 Source = Union[HubSource, UrlSource, PackagedSource, BundledSource, ManualSource]
 
+DIRECTION_NAMES = ("AtoB", "BtoA")
+TEST_MODES = ("official", "eval")
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One generator of a translation entry (pix2pix, CycleGAN).
+
+    ``name`` is ``AtoB`` or ``BtoA`` within the entry (the entry's first domain to its second, and
+    back; not necessarily upstream's ``--direction`` of the same file); ``input_domain`` is what the
+    generator expects to be given (e.g. "horse photo"), ``output_domain`` what it makes;
+    ``official_name`` is the upstream release name (``horse2zebra``), ``sources`` its weights.
+    """
+
+    name: str
+    input_domain: str
+    output_domain: str
+    sources: tuple[Source, ...]
+    official_name: str = ""
+
+    def label(self) -> str:
+        return f"{self.input_domain} → {self.output_domain}"
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -164,9 +187,46 @@ class ModelInfo:
     interpolate_with: str | None = None
     interpolate_label: str = ""
     tags: tuple[str, ...] = ()
+    directions: tuple[Direction, ...] = ()
+    test_mode: str = ""
+    resolution: int | None = None
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    @property
+    def base_name(self) -> str:
+        """The entry's name without a ``@direction`` suffix."""
+        return self.name.split("@", 1)[0]
+
+    def direction(self, name: str | None = None) -> Direction:
+        """The direction called ``name`` (default: the first one listed)."""
+        if not self.directions:
+            raise UnknownModelError(f"{self.name} is not a translation model; it has no directions")
+        if name is None:
+            return self.directions[0]
+        for d in self.directions:
+            if d.name == name or (d.official_name and d.official_name == name):
+                return d
+        offered = ", ".join(f"{d.name} ({d.official_name or d.label()})" for d in self.directions)
+        raise UnknownModelError(f"{self.base_name} has no direction {name!r}; it offers {offered}")
+
+    def variant(self, direction: str | None = None) -> "ModelInfo":
+        """The single-direction entry ``<name>@<direction>``: that generator's sources only.
+
+        Its weights are cached under that name, so each direction is downloaded, converted and
+        imported on its own.
+        """
+        d = self.direction(direction)
+        if len(self.directions) == 1 and "@" in self.name:
+            return self
+        return dataclasses.replace(self, name=f"{self.base_name}@{d.name}", sources=d.sources, directions=(d,))
+
+    def parts(self) -> list["ModelInfo"]:
+        """The single-weight entries this entry is made of: one per direction, else itself."""
+        if not self.directions or "@" in self.name:
+            return [self]
+        return [self.variant(d.name) for d in self.directions]
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description (used by ``zoo list --json`` and ``zoo info``)."""
@@ -185,6 +245,13 @@ class ModelInfo:
             "interpolate_label": self.interpolate_label,
             "tags": list(self.tags),
             "sources": [s.describe() for s in self.sources],
+            "directions": [
+                {"name": d.name, "input": d.input_domain, "output": d.output_domain, "official_name": d.official_name,
+                 "sources": [s.describe() for s in d.sources]}
+                for d in self.directions
+            ],
+            "test_mode": self.test_mode or None,
+            "resolution": self.resolution,
             "card": self.card,
         }
 
@@ -200,6 +267,18 @@ def register(info: ModelInfo, *, replace: bool = False) -> ModelInfo:
         raise ValueError(f"unknown family {info.family!r}")
     if info.task not in TASKS:
         raise ValueError(f"unknown task {info.task!r}")
+    if "@" in info.name:
+        raise ValueError(f"{info.name!r}: '@' is reserved for directions (name@AtoB)")
+    if info.task == "translate":
+        if not info.directions:
+            raise ValueError(f"{info.name}: a translate entry lists its directions")
+        names = [d.name for d in info.directions]
+        if len(set(names)) != len(names) or not set(names) <= set(DIRECTION_NAMES) or names[0] != "AtoB":
+            raise ValueError(f"{info.name}: directions must be AtoB, then optionally BtoA, not {names}")
+        if info.test_mode not in TEST_MODES:
+            raise ValueError(f"{info.name}: test_mode must be one of {TEST_MODES}, not {info.test_mode!r}")
+        if info.sources != info.directions[0].sources:
+            info = dataclasses.replace(info, sources=info.directions[0].sources)
     if info.name in _REGISTRY and not replace:
         raise ValueError(f"model {info.name!r} is already registered")
     _REGISTRY[info.name] = info
@@ -218,8 +297,14 @@ def _ensure_catalog() -> None:
 
 
 def get(name: str) -> ModelInfo:
-    """The entry called ``name``; an ``UnknownModelError`` naming close matches otherwise."""
+    """The entry called ``name``; an ``UnknownModelError`` naming close matches otherwise.
+
+    ``name@AtoB`` / ``name@BtoA`` (or ``name@<official name>``) is that direction's entry.
+    """
     _ensure_catalog()
+    if "@" in name:
+        base, _, direction = name.partition("@")
+        return get(base).variant(direction)
     try:
         return _REGISTRY[name]
     except KeyError:

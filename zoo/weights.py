@@ -130,8 +130,14 @@ def imported_dir(info: ModelInfo) -> Path:
     return cache_root() / "models" / info.name / "imported"
 
 
+def single(info: ModelInfo) -> ModelInfo:
+    """The entry whose weights ``info`` stands for: a translation entry's default direction."""
+    return info.variant() if info.directions else info
+
+
 def cached_folder(info: ModelInfo) -> Path | None:
     """The converted folder of the highest-priority source already available locally (imports last)."""
+    info = single(info)
     for folder in [source_dir(info, source) for source in info.sources] + [imported_dir(info)]:
         if is_converted_folder(folder):
             return folder
@@ -144,7 +150,9 @@ def resolve(info: ModelInfo) -> Path:
     Sources are tried in the registry's order. Network sources are skipped when offline; a
     network failure (or a missing package) moves on to the next source. Integrity and format
     errors are raised at once: a corrupt file is never silently replaced by another source.
+    A translation entry with two directions resolves its default one (``info.variant()``).
     """
+    info = single(info)
     folder = cached_folder(info)
     if folder is not None:
         try:
@@ -230,11 +238,18 @@ def check_family(converted, info: ModelInfo) -> None:
 
 def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
     hub_cache = cache_root() / "hub"
-    if source.filename is None:  # a converted gan-zoo folder: use its files as they are
+    if source.filename is None:  # a whole repo: a converted gan-zoo folder, or a PyTorchModelHubMixin one
+        try:
+            config_path = download.hub_download(source.repo_id, CONFIG_FILE, source.revision, hub_cache)
+        except download.RemoteFileMissing:
+            config_path = None
+        if config_path is None or not _is_zoo_config(config_path):
+            return _materialize_mixin_repo(info, source, config_path, hub_cache)
         folder = source_dir(info, source)
         tmp = Path(tempfile.mkdtemp(prefix=".hub-", dir=_mkdir(folder.parent)))
         try:
-            for name in (CONFIG_FILE, WEIGHTS_FILE):
+            shutil.copyfile(config_path, tmp / CONFIG_FILE)
+            for name in (WEIGHTS_FILE,):
                 shutil.copyfile(download.hub_download(source.repo_id, name, source.revision, hub_cache), tmp / name)
             if source.sha256:
                 download.verify_file(tmp / WEIGHTS_FILE, source.sha256, source.size, what=f"{source.repo_id}/{WEIGHTS_FILE}")
@@ -253,6 +268,51 @@ def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
     raw, filename = _hub_file_preferring_safetensors(source, hub_cache)
     provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename}
     return convert_file(info, source, raw, provenance)
+
+
+def _is_zoo_config(path: Path) -> bool:
+    """True if a repo's ``config.json`` is a gan-zoo one (names its ``family`` and ``arch``)."""
+    try:
+        config = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(config, dict) and "family" in config and "arch" in config
+
+
+def _materialize_mixin_repo(info: ModelInfo, source: HubSource, config_path: Path | None, hub_cache: Path) -> Path:
+    """Convert an official ``PyTorchModelHubMixin`` repo (weights + optional kwargs ``config.json``).
+
+    ``model.safetensors`` is preferred; ``pytorch_model.bin`` is read without running pickled
+    code. The repo's ``config.json`` holds constructor kwargs, checked against the weights.
+    """
+    from .formats.huggan import MIXIN_WEIGHTS, read_mixin_config
+    from .loading import TASK_OF_FAMILY
+
+    for filename in MIXIN_WEIGHTS:
+        try:
+            raw = download.hub_download(source.repo_id, filename, source.revision, hub_cache)
+            break
+        except download.RemoteFileMissing:
+            continue
+    else:
+        raise CheckpointError(
+            f"{source.repo_id}@{source.revision} has neither a gan-zoo config.json nor any of {', '.join(MIXIN_WEIGHTS)}"
+        )
+    from .formats import read_official
+
+    official = read_mixin_config(config_path) or {}
+    converted = read_official(raw, config={**official, **info.config} or None)
+    if info.family:
+        check_family(converted, info)
+    provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename, "official_config": official}
+    task = TASK_OF_FAMILY[converted.family]
+    card = card_text(info)
+    if card is None:  # keep the repo's own card with the converted weights
+        try:
+            card = download.hub_download(source.repo_id, CARD_FILE, source.revision, hub_cache).read_text(encoding="utf-8")
+        except (DownloadError, UnicodeDecodeError):
+            card = None
+    return write_converted(source_dir(info, source), converted, name=info.name, task=task, provenance=provenance, card=card)
 
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".pkl")
@@ -319,6 +379,7 @@ def card_text(info: ModelInfo) -> str | None:
 
 def available_locally(info: ModelInfo) -> bool:
     """True if ``info`` loads with no network: cached, bundled, or in an installed package."""
+    info = single(info)
     if cached_folder(info) is not None:
         return True
     for source in info.sources:
@@ -332,8 +393,11 @@ def available_locally(info: ModelInfo) -> bool:
 def download_model(info: ModelInfo, *, force: bool = False) -> Path:
     """Fetch the highest-priority network source of ``info`` (``zoo download``).
 
-    Entries without a network source are resolved locally (packaged, bundled) instead.
+    Entries without a network source are resolved locally (packaged, bundled) instead. A
+    translation entry downloads every direction; the default direction's folder is returned.
     """
+    if info.directions and "@" not in info.name:
+        return [download_model(part, force=force) for part in info.parts()][0]
     network = [s for s in info.sources if s.is_network]
     if not network:
         return resolve(info)
@@ -366,6 +430,8 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
 
     path = Path(path)
     info = get(name) if name is not None and _registered(name) else None
+    if info is not None and info.directions:
+        info = _direction_for_file(info, path)
     if info is not None:
         source = _matching_source(info, path)
         converted = read_official(path, config=config or info.config or None)
@@ -389,6 +455,17 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
     provenance = {"kind": "import", "file": path.name}
     write_converted(folder, converted, name=label, task=task, provenance=provenance, card=card)
     return folder, converted
+
+
+def _direction_for_file(info: ModelInfo, path: Path) -> ModelInfo:
+    """The single-direction entry a translation checkpoint belongs to: named, the only one, or by file name."""
+    if "@" in info.name or len(info.directions) == 1:
+        return info.variant()
+    for d in info.directions:
+        if d.official_name and path.stem == d.official_name:
+            return info.variant(d.name)
+    options = " or ".join(f"--name {info.name}@{d.name} ({d.official_name or d.label()})" for d in info.directions)
+    raise ZooError(f"{info.name} has {len(info.directions)} directions and {path.name} does not say which it is; use {options}")
 
 
 def _registered(name: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from ..errors import CheckpointError
 
 
-ARCH_MODULES = ("esrgan", "pix2pix", "cyclegan")  # modules under zoo.archs with an ARCHS table
+ARCH_MODULES = ("esrgan", "pix2pix", "cyclegan", "huggan")  # modules under zoo.archs with an ARCHS table
 
 
 def arch_classes() -> dict[str, type]:

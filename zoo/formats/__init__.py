@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import CheckpointError
 from .base import Converted
 
-FAMILY_READERS = ("esrgan", "pix2pix")  # module names under zoo.formats, tried in order
+FAMILY_READERS = ("esrgan", "pix2pix", "huggan")  # module names under zoo.formats, tried in order
 
 
 def _readers():

@@ -56,7 +56,9 @@ def detect(sd: dict[str, Any]) -> str | None:
         return "pixel_d"
     if "model.0.weight" in keys and all(re.fullmatch(r"model\.\d+\.\w+", k) for k in keys):
         w = sd["model.0.weight"]
-        if getattr(w, "ndim", 0) == 4 and tuple(w.shape[2:]) == (4, 4):
+        convs = sorted(int(k.split(".")[1]) for k, v in sd.items() if k.endswith(".weight") and getattr(v, "ndim", 0) == 4)
+        # PatchGAN convs sit at 0, 2, 5, 8, ... (3 * n_layers + 2); other layouts (HugGAN's ends at 12) are not ours
+        if getattr(w, "ndim", 0) == 4 and tuple(w.shape[2:]) == (4, 4) and convs == [0] + [2 + 3 * i for i in range(len(convs) - 1)]:
             return "nlayer_d"
     return None
 

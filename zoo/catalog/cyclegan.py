@@ -1,0 +1,158 @@
+"""Registry entries of the CycleGAN family: the generators released with junyanz/pytorch-CycleGAN-and-pix2pix.
+
+Upstream releases one file per direction (``scripts/download_cyclegan_model.sh <name>``), so an
+entry pairs the two generators of a dataset as its AtoB and BtoA directions where both were
+released. Files are served over plain http from the authors' Berkeley server, the only official
+location; no checksum is published, so ``sha256`` stays None.
+
+All files are ``resnet_9blocks``, instance norm, no dropout, 3 -> 3 channels, ngf 64. ``netG``
+and ``norm`` in the config make the converter reject a file of any other architecture.
+InstanceNorm normalises each image with its own statistics in train and eval mode alike and
+there is no dropout, so plain eval mode is the official behaviour.
+"""
+
+from __future__ import annotations
+
+from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource, register
+
+URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models"
+PAPER = "https://arxiv.org/abs/1703.10593"
+HOMEPAGE = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
+LICENCE = "BSD-2-Clause"
+CONFIG = {"netG": "resnet_9blocks", "norm": "instance", "use_dropout": False}
+RESOLUTION = 256
+
+# name, title, description, tags, directions in order (AtoB first): (official name, input, output)
+TABLE = (
+    (
+        "cyclegan-horse2zebra",
+        "CycleGAN horse ↔ zebra",
+        "Paints zebra stripes on horses, and turns zebras into horses (unpaired ImageNet photos).",
+        ("photo", "animals", "default"),
+        (
+            ("horse2zebra", "horse photo", "zebra photo"),
+            ("zebra2horse", "zebra photo", "horse photo"),
+        ),
+    ),
+    (
+        "cyclegan-apple2orange",
+        "CycleGAN apple ↔ orange",
+        "Turns apples into oranges and oranges into apples (unpaired ImageNet photos).",
+        ("photo", "objects"),
+        (
+            ("apple2orange", "apple photo", "orange photo"),
+            ("orange2apple", "orange photo", "apple photo"),
+        ),
+    ),
+    (
+        "cyclegan-summer2winter-yosemite",
+        "CycleGAN summer ↔ winter (Yosemite)",
+        "Changes the season of Yosemite landscape photos between summer and winter (unpaired Flickr photos).",
+        ("photo", "landscape", "season"),
+        (
+            ("summer2winter_yosemite", "Yosemite summer photo", "Yosemite winter photo"),
+            ("winter2summer_yosemite", "Yosemite winter photo", "Yosemite summer photo"),
+        ),
+    ),
+    (
+        "cyclegan-monet2photo",
+        "CycleGAN Monet ↔ photo",
+        "Turns Monet paintings into photo-like images, and landscape photos into Monet-style paintings.",
+        ("painting", "photo", "landscape"),
+        (
+            ("monet2photo", "Monet painting", "landscape photo"),
+            ("style_monet", "landscape photo", "Monet-style painting"),
+        ),
+    ),
+    (
+        "cyclegan-style-cezanne",
+        "CycleGAN photo → Cézanne style",
+        "Renders a landscape photo in the style of Paul Cézanne's paintings (only this direction was released).",
+        ("painting", "photo", "landscape"),
+        (("style_cezanne", "landscape photo", "Cézanne-style painting"),),
+    ),
+    (
+        "cyclegan-style-ukiyoe",
+        "CycleGAN photo → ukiyo-e style",
+        "Renders a landscape photo in the style of Japanese ukiyo-e woodblock prints (only this direction was released).",
+        ("painting", "photo", "landscape"),
+        (("style_ukiyoe", "landscape photo", "ukiyo-e-style print"),),
+    ),
+    (
+        "cyclegan-style-vangogh",
+        "CycleGAN photo → Van Gogh style",
+        "Renders a landscape photo in the style of Vincent van Gogh's paintings (only this direction was released).",
+        ("painting", "photo", "landscape"),
+        (("style_vangogh", "landscape photo", "Van Gogh-style painting"),),
+    ),
+    (
+        "cyclegan-sat2map",
+        "CycleGAN aerial photo ↔ map",
+        "Aerial photo to Google Maps-style map and back, learned without paired tiles (not the pix2pix files).",
+        ("map", "aerial"),
+        (
+            ("sat2map", "aerial photo", "Google Maps-style map"),
+            ("map2sat", "Google Maps-style map", "aerial photo"),
+        ),
+    ),
+    (
+        "cyclegan-cityscapes",
+        "CycleGAN Cityscapes photo ↔ labels",
+        "Street-scene photo to Cityscapes semantic label colour map and back, learned without paired images.",
+        ("label-map", "segmentation", "street"),
+        (
+            ("cityscapes_photo2label", "street-scene photo", "Cityscapes semantic label colour map"),
+            ("cityscapes_label2photo", "Cityscapes semantic label colour map", "street-scene photo"),
+        ),
+    ),
+    (
+        "cyclegan-facades",
+        "CycleGAN facade photo ↔ labels",
+        "Building facade photo to CMP Facades colour label map and back, learned without paired images.",
+        ("label-map", "photo", "architecture"),
+        (
+            ("facades_photo2label", "facade photo", "facade label map"),
+            ("facades_label2photo", "facade label map", "facade photo"),
+        ),
+    ),
+    (
+        "cyclegan-iphone2dslr-flower",
+        "CycleGAN iPhone → DSLR (flowers)",
+        "Gives iPhone close-ups of flowers a DSLR look with a shallow depth of field (blurred background).",
+        ("photo", "enhancement"),
+        (("iphone2dslr_flower", "iPhone flower photo", "DSLR-style flower photo with shallow depth of field"),),
+    ),
+)
+
+
+def _entry(name: str, title: str, description: str, tags: tuple[str, ...], directions: tuple[tuple[str, str, str], ...]) -> ModelInfo:
+    if not 1 <= len(directions) <= len(DIRECTION_NAMES):
+        raise ValueError(f"{name}: one or two directions, not {len(directions)}")
+    dirs = tuple(
+        Direction(name=which, input_domain=src, output_domain=dst, sources=(UrlSource(f"{URL}/{official}.pth"),), official_name=official)
+        for which, (official, src, dst) in zip(DIRECTION_NAMES, directions)
+    )
+    return ModelInfo(
+        name=name,
+        family="cyclegan",
+        task="translate",
+        title=title,
+        description=description,
+        licence=LICENCE,
+        sources=dirs[0].sources,
+        card=f"{name}.md",
+        paper=PAPER,
+        homepage=HOMEPAGE,
+        config=dict(CONFIG),
+        arch="resnet",
+        tags=tags,
+        directions=dirs,
+        test_mode="eval",
+        resolution=RESOLUTION,
+    )
+
+
+ENTRIES = [_entry(*row) for row in TABLE]
+
+for _entry_info in ENTRIES:
+    register(_entry_info)

@@ -1,0 +1,91 @@
+"""Registry entries of the pix2pix family: the generators released with junyanz/pytorch-CycleGAN-and-pix2pix.
+
+Every released file is one generator (``scripts/download_pix2pix_model.sh <name>``), served
+over plain http from the authors' Berkeley server, the only official location. Upstream
+publishes no checksum, so ``sha256`` stays None: the first download is recorded, not verified.
+
+All five files are the default pix2pix generator: ``unet_256``, batch norm, dropout on (the
+default ``--no_dropout`` is off), 3 -> 3 channels, ngf 64. Dropout has no weights, so the
+config has to say so; ``netG`` and ``norm`` make the converter reject a file whose keys are not
+that architecture. The test-time behaviour is the official one (batch statistics, see the
+cards): the running statistics stored in these files are not what upstream's ``test.py`` uses.
+"""
+
+from __future__ import annotations
+
+from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource, register
+
+URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch"
+PAPER = "https://arxiv.org/abs/1611.07004"
+HOMEPAGE = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
+LICENCE = "BSD-2-Clause"
+CONFIG = {"netG": "unet_256", "norm": "batch", "use_dropout": True}
+RESOLUTION = 256
+
+# name, title, description, tags, directions in order (AtoB first): (official name, input, output)
+TABLE = (
+    (
+        "pix2pix-edges2shoes",
+        "pix2pix edges → shoes",
+        "Turns a black-on-white edge drawing of a shoe into a shoe photo (U-Net, paired training on UT Zappos50K).",
+        ("sketch", "photo"),
+        (("edges2shoes", "shoe edge map", "shoe photo"),),
+    ),
+    (
+        "pix2pix-sat2map",
+        "pix2pix aerial photo ↔ map",
+        "Aerial photo to Google Maps-style map and back (two U-Nets, paired training on tiles scraped from Google Maps).",
+        ("map", "aerial"),
+        (
+            ("sat2map", "aerial photo", "Google Maps-style map"),
+            ("map2sat", "Google Maps-style map", "aerial photo"),
+        ),
+    ),
+    (
+        "pix2pix-facades",
+        "pix2pix facade labels → photo",
+        "Paints a building facade photo from a colour-coded facade label map (CMP Facades). Only this direction was released.",
+        ("label-map", "photo", "architecture"),
+        (("facades_label2photo", "facade label map", "facade photo"),),
+    ),
+    (
+        "pix2pix-day2night",
+        "pix2pix day → night",
+        "Re-renders a daytime outdoor scene as the same scene at night (U-Net, paired webcam frames).",
+        ("photo",),
+        (("day2night", "daytime outdoor photo", "night-time photo of the same scene"),),
+    ),
+)
+
+
+def _entry(name: str, title: str, description: str, tags: tuple[str, ...], directions: tuple[tuple[str, str, str], ...]) -> ModelInfo:
+    if not 1 <= len(directions) <= len(DIRECTION_NAMES):
+        raise ValueError(f"{name}: one or two directions, not {len(directions)}")
+    dirs = tuple(
+        Direction(name=which, input_domain=src, output_domain=dst, sources=(UrlSource(f"{URL}/{official}.pth"),), official_name=official)
+        for which, (official, src, dst) in zip(DIRECTION_NAMES, directions)
+    )
+    return ModelInfo(
+        name=name,
+        family="pix2pix",
+        task="translate",
+        title=title,
+        description=description,
+        licence=LICENCE,
+        sources=dirs[0].sources,
+        card=f"{name}.md",
+        paper=PAPER,
+        homepage=HOMEPAGE,
+        config=dict(CONFIG),
+        arch="unet",
+        tags=tags,
+        directions=dirs,
+        test_mode="official",
+        resolution=RESOLUTION,
+    )
+
+
+ENTRIES = [_entry(*row) for row in TABLE]
+
+for _entry_info in ENTRIES:
+    register(_entry_info)
