@@ -61,3 +61,27 @@ def test_runner_reports_output_mismatch(tmp_path):
 def test_families_not_implemented_yet_fail_rather_than_pass():
     result = run(PARITY / "deepfill" / "pt_c16_64x64")
     assert result.returncode == 1 and "FAIL pt_c16_64x64" in result.stdout
+
+
+def test_every_public_pix2pix_cyclegan_case_passes():
+    result = run(PARITY / "pix2pix_cyclegan")
+    cases = sorted(p.parent.name for p in (PARITY / "pix2pix_cyclegan").rglob("case.json"))
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(line.split()[1] for line in lines if line.startswith("PASS")) == cases
+    assert len(cases) == 3
+    assert lines[-1] == "3 passed, 0 failed"
+
+
+def test_runner_checks_batch_statistics_output_of_pix2pix_cases(tmp_path):
+    """output_bn_batchstats (the official default BatchNorm behaviour) is compared, not just the eval output."""
+    from safetensors.torch import load_file, save_file
+
+    case_dir = tmp_path / "perturbed_bn"
+    shutil.copytree(PARITY / "pix2pix_cyclegan" / "pix2pix_patchgan_d_bn", case_dir)
+    io = load_file(str(case_dir / "io.safetensors"))
+    io["output_bn_batchstats"] = io["output_bn_batchstats"] + 2e-3
+    save_file(io, str(case_dir / "io.safetensors"))
+    result = run(case_dir)
+    assert result.returncode == 1
+    assert "FAIL perturbed_bn checkpoint.pth output_bn_batchstats: max_abs_err=" in result.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -18,6 +19,10 @@ from typing import Any
 from ..errors import CheckpointError, UnsafeCheckpointError
 
 NCNN_PARAM_MAGIC = b"7767517"
+# What torch's weights-only unpickler says when a pickle asks for something that could run code
+# (a global, a reduce call, an object build). Other unpickling errors ("Unsupported operand",
+# truncation) mean a damaged file, not a malicious one.
+CODE_REQUEST = re.compile(r"GLOBAL|Unsupported global|reduce|Can only (?:build|create)|NEWOBJ|unsupported class", re.IGNORECASE)
 
 
 def sniff(path: Path) -> str:
@@ -64,7 +69,7 @@ def read_torch_pickle(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         message = str(exc)
-        if "Unsupported global" in message or "weights_only" in message.lower():
+        if CODE_REQUEST.search(message):
             what = _refused_global(message)
             raise UnsafeCheckpointError(
                 f"refused to load {path.name}: the pickle asks for {what}, which could run code; "
@@ -83,8 +88,6 @@ def _first_line(text: str) -> str:
 
 def _refused_global(message: str) -> str:
     """The global a weights-only unpickler refused, from torch's error text."""
-    import re
-
     found = re.search(r"GLOBAL (\S+)", message) or re.search(r"Unsupported global: (\S+)", message)
     return found.group(1) if found else "a global outside the allow-list"
 

@@ -82,13 +82,15 @@ def infer_resnet(sd: dict[str, Any]) -> dict[str, Any]:
     blocks = sorted({int(m.group(1)) for k in keys if (m := re.match(r"model\.(\d+)\.conv_block\.", k))})
     n_blocks = len(blocks)
     zero_pad = any(re.match(r"model\.\d+\.conv_block\.0\.weight", k) for k in keys)
-    second_conv = 5 if zero_pad else 6
+    # with Dropout the second conv moves from 5 to 6 (zero padding: 3 to 4); without it, that index is
+    # the second norm, whose BatchNorm weight is 1-D, so only a 4-D weight there means dropout
+    second_conv = 4 if zero_pad else 6
     return {
         "input_nc": int(sd["model.1.weight"].shape[1]),
         "output_nc": int(sd[f"model.{17 + n_blocks}.weight"].shape[0]),
         "ngf": int(sd["model.1.weight"].shape[0]),
         "norm": _norm_from_keys(keys, "model.2.weight", "model.1.bias", "model.2.running_mean"),
-        "use_dropout": bool(blocks) and f"model.{blocks[0]}.conv_block.{second_conv}.weight" in keys,
+        "use_dropout": bool(blocks) and getattr(sd.get(f"model.{blocks[0]}.conv_block.{second_conv}.weight"), "ndim", 0) == 4,
         "n_blocks": n_blocks,
         "padding_type": "zero" if zero_pad else "reflect",
     }
@@ -97,10 +99,14 @@ def infer_resnet(sd: dict[str, Any]) -> dict[str, Any]:
 def infer_nlayer(sd: dict[str, Any]) -> dict[str, Any]:
     keys = set(sd)
     convs = sorted(int(m.group(1)) for k, v in sd.items() if (m := re.fullmatch(r"model\.(\d+)\.weight", k)) and v.ndim == 4)
+    ndf = int(sd["model.0.weight"].shape[0])
+    n_layers = len(convs) - 2
+    if n_layers == 1 and int(sd["model.2.weight"].shape[0]) == ndf:
+        n_layers = 0  # same convs as n_layers 1, but the channel multiplier min(2**0, 8) is 1, not 2
     return {
         "input_nc": int(sd["model.0.weight"].shape[1]),
-        "ndf": int(sd["model.0.weight"].shape[0]),
-        "n_layers": len(convs) - 2,
+        "ndf": ndf,
+        "n_layers": n_layers,
         "norm": _norm_from_keys(keys, "model.3.weight", "model.2.bias", "model.3.running_mean") if len(convs) > 2 else "none",
     }
 
@@ -190,6 +196,8 @@ def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Con
     except KeyError as exc:
         raise CheckpointError(f"{arch} checkpoint lacks {exc.args[0]}") from None
     names = G_NAMES if arch in ("unet", "resnet") else D_NAMES
+    if arch in ("nlayer_d", "pixel_d") and (arch == "pixel_d" or config.get("netD") in ("basic", "pixel")):
+        config.pop("n_layers_D", None)  # define_D passes n_layers_D only to netD 'n_layers'; 'basic' is 3
     kwargs = merge_official_config(inferred, config, names, layout=f"junyanz {arch}", ignored=IGNORED)
     if arch == "unet" and kwargs["use_dropout"] is None:
         kwargs["use_dropout"] = False
