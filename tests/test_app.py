@@ -384,9 +384,10 @@ def test_client_errors_carry_the_message(client, tmp_path):
 
 
 @pytest.fixture
-def seeded(offline_cache, tmp_path):
-    """Both directions of cyclegan-horse2zebra in the cache this test uses."""
-    seed_translator(Path(os.environ["ZOO_CACHE"]), tmp_path)
+def seeded(offline_cache, tmp_path, monkeypatch):
+    """Both directions of cyclegan-horse2zebra in a cache of this test's own (no other test sees them)."""
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    seed_translator(tmp_path / "cache", tmp_path)
     tr.TRANSLATORS.clear()
     yield
     tr.TRANSLATORS.clear()

@@ -13,7 +13,7 @@ import zoo
 import zoo.formats
 from conftest import PARITY
 from zoo import cli, weights
-from zoo.errors import DownloadError, IntegrityError, OfflineError
+from zoo.errors import IntegrityError, OfflineError
 from zoo.registry import HubSource, ManualSource, ModelInfo, UrlSource
 
 CASE = PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8"

@@ -7,6 +7,12 @@ and 13+n, norms 11+n and 14+n), ReflectionPad(3), the final 7x7 conv (17+n, alwa
 bias), Tanh. Each block is ``conv_block``: [pad, conv, norm, ReLU, (Dropout,) pad, conv, norm].
 
 Tensors: NCHW float32 in [-1, 1] in, (-1, 1) out, same size when H and W are multiples of 4.
+
+Under no_grad in a test mode on the CPU the generator runs the channels_last oneDNN fast path of
+``zoo.archs.norms`` (``run_fast``): every conv and transposed conv one oneDNN call on
+channels_last tensors, the final Tanh fused into the last conv, InstanceNorm computed on the
+channels_last data (``translate_fast._batch_stats_norm``), the residual added in place. Same state_dict, outputs equal to the plain forward within float32
+rounding; ``translate_fast.FAST_PATH = False`` or autograd selects the plain forward.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import torch
 from torch import nn
 
 from .norms import conv_bias, norm_layer
+from .translate_fast import cl, fast_path_ok, run_fast
 
 PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}
 
@@ -41,6 +48,10 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv_block(x)
+
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """Fast-path block (channels_last in and out): ``conv_block(x) + x``, the sum made in place."""
+        return run_fast(list(self.conv_block), x).add_(x)
 
 
 class ResnetGenerator(nn.Module):
@@ -75,6 +86,8 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.input_nc:
             raise ValueError(f"expected [N, {self.input_nc}, H, W], got {list(x.shape)}")
+        if fast_path_ok(self, x):
+            return run_fast(list(self.model), cl(x)).contiguous()
         return self.model(x)
 
 

@@ -7,14 +7,22 @@ discriminators are one Sequential (``model.{i}`` / ``net.{i}``). Layers without 
 
 Tensors: images NCHW float32 in [-1, 1] (the official ``Normalize(0.5, 0.5)`` range); generator
 outputs end in tanh; discriminators return raw logits ``[N, 1, H', W']`` (no sigmoid).
+
+Under no_grad in a test mode on the CPU the U-Net runs ``UnetGenerator._forward_fast`` (the
+oneDNN channels_last path of ``zoo.archs.norms``): the recursion unrolled into a down pass and an
+up pass, LeakyReLU / ReLU / Tanh fused into the convs, and each skip concatenation written once,
+already ReLU'd, into the up-conv's input buffer. Same state_dict, outputs equal to the plain
+forward within float32 rounding; ``translate_fast.FAST_PATH = False`` or autograd selects the plain forward.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .norms import conv_bias, norm_layer
+from .translate_fast import apply_norm, conv, conv_transpose, fast_path_ok, post_op
 
 
 class UnetSkipBlock(nn.Module):
@@ -39,7 +47,7 @@ class UnetSkipBlock(nn.Module):
         use_dropout: bool = False,
     ) -> None:
         super().__init__()
-        self.outermost = outermost
+        self.outermost, self.innermost = outermost, innermost
         bias = conv_bias(norm)
         input_nc = outer_nc if input_nc is None else input_nc
         down = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=bias)
@@ -95,7 +103,49 @@ class UnetGenerator(nn.Module):
         m = self.size_multiple
         if x.ndim != 4 or x.shape[1] != self.input_nc or x.shape[2] % m or x.shape[3] % m:
             raise ValueError(f"expected [N, {self.input_nc}, H, W] with H, W multiples of {m}, got {list(x.shape)}")
+        if fast_path_ok(self, x):
+            return self._forward_fast(x)
         return self.model(x)
+
+    def _levels(self) -> list[UnetSkipBlock]:
+        """The blocks from the outermost (index 0) to the innermost."""
+        blocks = [self.model]
+        while not blocks[-1].innermost:
+            blocks.append(blocks[-1].model[1 if blocks[-1].outermost else 3])
+        return blocks
+
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """The no-grad CPU path: ``[N, input_nc, H, W]`` float32 in, contiguous NCHW out.
+
+        Block i's output is ``cat([a_i, u_i])`` (a_i its LeakyReLU'd input, u_i its up branch) and
+        its parent's first step is a ReLU, so the parent's up-conv input is
+        ``cat([relu(a_i), relu(u_i)])`` (relu(leaky_relu(d)) == relu(d) exactly): written once
+        into a channels_last buffer, no concatenation of the block outputs.
+        """
+        blocks = self._levels()
+        outer, inner = blocks[0], blocks[-1]
+        # Down pass: skips[k] = a of blocks[k + 1] (the LeakyReLU'd input, channels_last).
+        a = conv(x, outer.model[0], *post_op(blocks[1].model[0]))
+        skips = [a]
+        for k, blk in enumerate(blocks[1:-1], start=1):
+            d = apply_norm(blk.model[2], conv(a, blk.model[1]))
+            a = F.leaky_relu_(d, blocks[k + 1].model[0].negative_slope)
+            skips.append(a)
+        r = conv(a, inner.model[1], *post_op(inner.model[2]))
+        u = apply_norm(inner.model[4], conv_transpose(r, inner.model[3]))
+        # Up pass: the input of block k's up-conv is relu(cat([skips[k], u of block k + 1])).
+        for k in range(len(blocks) - 2, 0, -1):
+            blk = blocks[k]
+            u = apply_norm(blk.model[6], conv_transpose(_relu_cat(skips[k], u), blk.model[5]))
+        return conv_transpose(_relu_cat(skips[0], u), outer.model[3], *post_op(outer.model[4])).contiguous()
+
+
+def _relu_cat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``relu(cat([a, b], 1))`` in one pass into a new channels_last tensor (a, b: [N, C, H, W])."""
+    out = torch.empty(a.shape[0], a.shape[1] + b.shape[1], *a.shape[2:], dtype=a.dtype, memory_format=torch.channels_last)
+    torch.clamp_min(a, 0, out=out[:, : a.shape[1]])
+    torch.clamp_min(b, 0, out=out[:, a.shape[1] :])
+    return out
 
 
 class NLayerDiscriminator(nn.Module):
