@@ -332,15 +332,19 @@ def section(res: dict) -> str:
     )
 
 
-def write_results(res: dict, path: Path = RESULTS) -> None:
+def replace_block(block: str, begin: str, end: str, path: Path = RESULTS) -> None:
+    """Put ``block`` (which starts with ``begin`` and ends with ``end``) into ``path``, replacing the old one."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = section(res)
-    pattern = re.compile(re.escape(BEGIN.split(" (")[0]) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(begin.split(" (")[0]) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text, count=1)
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def write_results(res: dict, path: Path = RESULTS) -> None:
+    replace_block(section(res), BEGIN, END, path)
 
 
 def main() -> int:

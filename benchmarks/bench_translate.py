@@ -34,7 +34,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -55,6 +54,7 @@ from bench_esrgan import (  # noqa: E402
     cpu_flags,
     cpu_model,
     python_name,
+    replace_block,
     summary,
     time_call,
 )
@@ -257,14 +257,7 @@ def section(res: dict) -> str:
 
 
 def write_results(res: dict, path: Path = RESULTS) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    block = section(res)
-    pattern = re.compile(re.escape(BEGIN.split(" (")[0]) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text if text.endswith("\n") else text + "\n")
+    replace_block(section(res), BEGIN, END, path)
 
 
 def main() -> int:

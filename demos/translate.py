@@ -27,7 +27,7 @@ from .common import ModelCache, available_offline, model_choices, one_line, user
 DEFAULT_MODEL = "cyclegan-horse2zebra"
 SIZE_CHOICES = [
     ("Auto (trained size for U-Nets, native for ResNets)", "auto"),
-    ("Trained resolution (resize to 256 x 256 and back)", "trained"),
+    ("Training scale (short side to 256, translate, resize back)", "trained"),
     ("Native resolution (tiled when large)", "native"),
 ]
 TEST_MODE_CHOICES = [

@@ -129,13 +129,14 @@ def test_unet_default_is_the_trained_resolution_in_official_mode(unet_entry):
     translator = zoo.load("t-p2p")
     assert translator.test_mode == "official"
     arr = _rgb(50, 70, seed=1)
-    out = translator.translate_array(arr)  # auto -> trained: 64 x 64 and back
+    out = translator.translate_array(arr)  # auto -> trained: short side 64 (the entry's resolution), aspect kept
     assert out.shape == (50, 70, 3)
     net = set_test_mode(unet_entry, "official")
     x = torch.from_numpy(arr.astype(np.float32) / 255).permute(2, 0, 1)[None] * 2 - 1
-    small = F.interpolate(x, size=(64, 64), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+    small = F.interpolate(x, size=(64, 90), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)  # short side 64
     with torch.no_grad():
-        y = F.interpolate(net(small), size=(50, 70), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+        y = net(F.pad(small, (0, 6, 0, 0), mode="reflect"))[:, :, :, :90]  # padded to 96 = 3 x 32, cropped back
+        y = F.interpolate(y, size=(50, 70), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
     expected = np.rint(((y[0].permute(1, 2, 0).numpy() + 1) / 2) * 255).astype(np.uint8)
     assert np.abs(out.astype(int) - expected).max() <= 1
     # "eval" uses the running statistics instead: a visibly different picture
@@ -261,3 +262,26 @@ def test_registry_translate_entries_resolve_their_directions():
     assert parts[1].sources[0].url.endswith("/zebra2horse.pth")
     with pytest.raises(ZooError, match="not available offline.*zoo download cyclegan-horse2zebra@AtoB"):
         zoo.load("cyclegan-horse2zebra")
+
+
+def test_download_fetches_every_direction_then_works_offline(online, fresh_cache, file_server, temp_entries, tmp_path, monkeypatch):
+    from zoo import cli
+    from zoo.registry import UrlSource
+
+    nets = {"a2b": _net("resnet", RESNET, 8), "b2a": _net("resnet", RESNET, 9)}
+    for official, net in nets.items():
+        torch.save(net.state_dict(), tmp_path / f"{official}.pth")
+        file_server.add(f"models/{official}.pth", (tmp_path / f"{official}.pth").read_bytes())  # no published checksum
+    directions = tuple(
+        Direction(d, a, b, (UrlSource(file_server.url_for(f"models/{o}.pth")),), o)
+        for d, a, b, o in (("AtoB", "a", "b", "a2b"), ("BtoA", "b", "a", "b2a"))
+    )
+    temp_entries(ModelInfo(name="t-dl", family="cyclegan", task="translate", title="t", description="d", licence="x",
+                           sources=(), card="", directions=directions, test_mode="eval"))
+    assert cli.main(["download", "t-dl"]) == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    translator = zoo.load("t-dl")
+    arr = _rgb(32, 40, seed=9)
+    assert np.array_equal(translator.translate_array(arr, direction="BtoA"), _reference(nets["b2a"], arr, 4))
+    config = translator.config
+    assert config["source"]["kind"] == "url" and len(config["source"]["sha256"]) == 64  # recorded on first download

@@ -300,8 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=DEFAULT_TRANSLATOR, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR})")
     p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
     p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
-                   help="trained: resize to the training resolution and back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
-    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 1024)")
+                   help="trained: resize so the short side is the training resolution (256), translate, resize back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
+    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 2048)")
     p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
     p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
     p.add_argument("--device", default="cpu")

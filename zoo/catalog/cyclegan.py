@@ -13,7 +13,8 @@ there is no dropout, so plain eval mode is the official behaviour.
 
 from __future__ import annotations
 
-from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource, register
+from ..registry import register
+from .translation import translation_entry
 
 URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models"
 PAPER = "https://arxiv.org/abs/1703.10593"
@@ -125,34 +126,11 @@ TABLE = (
 )
 
 
-def _entry(name: str, title: str, description: str, tags: tuple[str, ...], directions: tuple[tuple[str, str, str], ...]) -> ModelInfo:
-    if not 1 <= len(directions) <= len(DIRECTION_NAMES):
-        raise ValueError(f"{name}: one or two directions, not {len(directions)}")
-    dirs = tuple(
-        Direction(name=which, input_domain=src, output_domain=dst, sources=(UrlSource(f"{URL}/{official}.pth"),), official_name=official)
-        for which, (official, src, dst) in zip(DIRECTION_NAMES, directions)
-    )
-    return ModelInfo(
-        name=name,
-        family="cyclegan",
-        task="translate",
-        title=title,
-        description=description,
-        licence=LICENCE,
-        sources=dirs[0].sources,
-        card=f"{name}.md",
-        paper=PAPER,
-        homepage=HOMEPAGE,
-        config=dict(CONFIG),
-        arch="resnet",
-        tags=tags,
-        directions=dirs,
-        test_mode="eval",
-        resolution=RESOLUTION,
-    )
-
-
-ENTRIES = [_entry(*row) for row in TABLE]
+ENTRIES = [
+    translation_entry(row, family="cyclegan", arch="resnet", url=URL, config=CONFIG, test_mode="eval", resolution=RESOLUTION,
+                      licence=LICENCE, paper=PAPER, homepage=HOMEPAGE)
+    for row in TABLE
+]
 
 for _entry_info in ENTRIES:
     register(_entry_info)

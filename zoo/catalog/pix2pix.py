@@ -13,7 +13,8 @@ cards): the running statistics stored in these files are not what upstream's ``t
 
 from __future__ import annotations
 
-from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource, register
+from ..registry import register
+from .translation import translation_entry
 
 URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch"
 PAPER = "https://arxiv.org/abs/1611.07004"
@@ -58,34 +59,11 @@ TABLE = (
 )
 
 
-def _entry(name: str, title: str, description: str, tags: tuple[str, ...], directions: tuple[tuple[str, str, str], ...]) -> ModelInfo:
-    if not 1 <= len(directions) <= len(DIRECTION_NAMES):
-        raise ValueError(f"{name}: one or two directions, not {len(directions)}")
-    dirs = tuple(
-        Direction(name=which, input_domain=src, output_domain=dst, sources=(UrlSource(f"{URL}/{official}.pth"),), official_name=official)
-        for which, (official, src, dst) in zip(DIRECTION_NAMES, directions)
-    )
-    return ModelInfo(
-        name=name,
-        family="pix2pix",
-        task="translate",
-        title=title,
-        description=description,
-        licence=LICENCE,
-        sources=dirs[0].sources,
-        card=f"{name}.md",
-        paper=PAPER,
-        homepage=HOMEPAGE,
-        config=dict(CONFIG),
-        arch="unet",
-        tags=tags,
-        directions=dirs,
-        test_mode="official",
-        resolution=RESOLUTION,
-    )
-
-
-ENTRIES = [_entry(*row) for row in TABLE]
+ENTRIES = [
+    translation_entry(row, family="pix2pix", arch="unet", url=URL, config=CONFIG, test_mode="official", resolution=RESOLUTION,
+                      licence=LICENCE, paper=PAPER, homepage=HOMEPAGE)
+    for row in TABLE
+]
 
 for _entry_info in ENTRIES:
     register(_entry_info)

@@ -3,9 +3,13 @@
 pix2pix / CycleGAN generators normalise with the statistics of the tensor they are given:
 InstanceNorm always, BatchNorm in the "official" test mode (batch statistics). Cut the image
 into tiles and every tile is normalised with its own mean and variance, so tiles of sky and of
-grass come out with different contrast and the seams show. The cure here: one pass over a
-reduced copy of the whole image records each such layer's per-channel mean and (biased)
-variance, then every tile is normalised with those recorded, image-wide figures.
+grass come out with different contrast and the seams show. The cure here
+(``run_tiled_with_image_stats``): one pass over a reduced copy of the whole image records each
+such layer's per-channel mean and (biased) variance, then every tile is normalised with those
+image-wide figures. Exact when the copy is the image itself; a copy at half the resolution
+leaves a few levels of difference (features are not scale-invariant). Refining the figures
+with full-resolution tiled passes was tried and dropped: each pass fixes only the next layer
+down, and the deeper layers got worse before they got better (RESULTS.md).
 
 Statistics are per channel, ``[N, C, 1, 1]`` tensors; the layers keep their affine parameters
 and eps. ``benchmarks/RESULTS.md`` ("Translate: large images") measures what this buys.
@@ -14,7 +18,7 @@ and eps. ``benchmarks/RESULTS.md`` ("Translate: large images") measures what thi
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -107,3 +111,29 @@ def reduced(x: torch.Tensor, max_side: int, multiple: int) -> torch.Tensor:
     if size == [height, width]:
         return x
     return F.interpolate(x, size=size, mode="area")
+
+
+def run_tiled_with_image_stats(
+    net: nn.Module,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    sink: Callable,
+    *,
+    tile: int,
+    overlap: int,
+    multiple: int,
+    stats_side: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """``run_tiled(forward, x, 1, sink, ...)`` with every tile normalised by image-wide statistics.
+
+    ``net`` is the module whose norm layers are patched (``forward`` calls it, e.g. after moving
+    the tile to a device); ``x`` is ``[1, C, H, W]``. The statistics are recorded on a copy of
+    ``x`` reduced to a long side of ``stats_side`` (exact when ``x`` is no larger).
+    """
+    from .tiling import run_tiled
+
+    with recording(net) as recorded:
+        forward(reduced(x, stats_side, multiple))
+    with frozen(net, dict(recorded)):
+        run_tiled(forward, x, 1, sink, tile=tile, overlap=overlap, multiple=multiple, progress=progress)

@@ -8,15 +8,17 @@ L for 1-channel ones, with the input's alpha re-attached unchanged. Networks see
 
 Sizes (``size=``), measured in benchmarks/RESULTS.md ("Translate: any size"):
 
-* ``"trained"``: squash to the training resolution (``resolution`` x ``resolution``, 256 for
-  every released model), translate, resize back with Lanczos. What the official test script
-  does (``load_size = crop_size``). The U-Net default: its bottleneck spans the whole trained
-  window, so at other sizes it sees a layout it never saw in training.
+* ``"trained"``: resize so the short side is the training resolution (256 for every released
+  model), aspect kept, reflect-pad to the network's multiple, translate, resize back. Objects
+  are at the scale the network was trained on. (The official test script squashes every image
+  to 256 x 256 instead, distorting the aspect.) The U-Net default: its bottleneck spans the
+  whole trained window, so at other scales it sees layouts it never saw in training.
 * ``"native"``: translate at the image's own size, reflect-padded to the multiple the network
   needs and cropped back. The ResNet default (fully convolutional, local receptive field; the
-  official README's ``--preprocess none``). Images over ``tile`` pixels on a side are processed
-  in tiles with ``overlap`` pixels of context, and the norm layers use statistics recorded on a
-  reduced copy of the whole image (``zoo.tasks.norm_stats``) so tiles agree.
+  official README's ``--preprocess none``). Images over ``tile`` pixels on a side (default 2048)
+  are processed in tiles with ``overlap`` pixels of context, and the norm layers use statistics
+  recorded on a copy of the whole image reduced to 2048 pixels (``zoo.tasks.norm_stats``), so
+  tiles agree with each other instead of each being normalised on its own.
 * ``"auto"``: ``"trained"`` for U-Nets, ``"native"`` for ResNets.
 """
 
@@ -41,8 +43,12 @@ GLOBAL_ARCHS = ("unet", "huggan_unet")  # receptive field = the whole trained wi
 TRANSLATE_ARCHS = ("unet", "resnet", "huggan_unet", "huggan_resnet")
 DEFAULT_RESOLUTION = 256
 MIN_SIDE = 8  # below this a ResNet's downsampled features are too small to reflect-pad
-RESNET_TILING = (1024, 64)  # (core tile, context) in input pixels; see RESULTS.md
-STATS_SIDE = 1024  # long side of the reduced copy the tiled pass takes its statistics from
+# ResNets run in one pass up to 2048 pixels a side (about 2.8 GB for resnet_9blocks, and it covers
+# the app's 4 MP limit), so the output is exact there. Larger images are tiled; every tile is
+# normalised with statistics recorded on a copy of the image reduced to 2048 pixels a side
+# (benchmarks/RESULTS.md, "Translate: any size").
+RESNET_TILING = (2048, 64)  # (core tile, context) in input pixels
+STATS_SIDE = 2048  # long side of the reduced copy the tiled pass takes its statistics from
 
 ProgressFn = Callable[[int, int], None]
 
@@ -166,6 +172,11 @@ class Translator(Task):
         net = self.network(name)
         arch = self._configs[name]["arch"]
         cin, _, multiple = network_io(net)
+        if arch == "huggan_resnet" and cin != 3:
+            raise WrongFamilyError(
+                f"{self.name}: a {cin}-channel HugGAN ResNet pads by its channel count, so its output size differs from the "
+                "input's; only the published 3-channel layout can translate images"
+            )
         planes = images.split(image, limit_megapixels=max_megapixels)
         width, height = planes.size
         if min(width, height) < MIN_SIDE:
@@ -195,12 +206,8 @@ class Translator(Task):
         return net(x.to(device=self.device, dtype=self.dtype)).float().cpu()
 
     def _run_trained(self, net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
-        """Resize to resolution x resolution, translate, resize back (bicubic, antialiased)."""
-        height, width = x.shape[2:]
-        side = max(multiple, self.resolution - self.resolution % multiple)
-        small = F.interpolate(x, size=(side, side), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
-        y = self._forward(net, small)
-        return F.interpolate(y, size=(height, width), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
+        """Translate at the training scale: see ``at_trained_scale``."""
+        return at_trained_scale(lambda t: self._forward(net, t), x, self.resolution, multiple)
 
     def _run_native(
         self, net: nn.Module, arch: str, x: torch.Tensor, multiple: int, tile: int | None, overlap: int | None, progress: ProgressFn | None
@@ -226,13 +233,30 @@ class Translator(Task):
 
         tiled = tile > 0 and max(padded.shape[2:]) > tile
         if tiled and norm_stats.input_statistics_layers(net):
-            stats = norm_stats.record(net, norm_stats.reduced(padded, STATS_SIDE, multiple).to(self.device, self.dtype))
-            with norm_stats.frozen(net, stats):
-                run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile, overlap=overlap, multiple=multiple, progress=progress)
+            norm_stats.run_tiled_with_image_stats(
+                net, lambda t: self._forward(net, t), padded, sink, tile=tile, overlap=overlap, multiple=multiple,
+                stats_side=STATS_SIDE, progress=progress,
+            )
         else:
             run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile if tiled else 0, overlap=overlap,
                       multiple=multiple, progress=progress)
         return out[:, :, :height, :width]
+
+
+def at_trained_scale(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, resolution: int, multiple: int) -> torch.Tensor:
+    """Resize ``x`` ([1, C, H, W] in [-1, 1]) so its short side is ``resolution`` (aspect kept),
+    reflect-pad to ``multiple``, run ``forward``, crop, and resize back to H x W (bicubic, antialiased).
+
+    The network sees objects at the scale of its training crops, whatever the image size; the
+    official test script instead squashes every image to ``resolution`` x ``resolution``.
+    """
+    height, width = x.shape[2:]
+    factor = resolution / min(height, width)
+    size = (max(1, round(height * factor)), max(1, round(width * factor)))
+    small = F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
+    padded, _, _ = _reflect_pad(small, multiple)
+    y = forward(padded)[:, :, : size[0], : size[1]]
+    return F.interpolate(y, size=(height, width), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
 
 
 def _reflect_pad(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
