@@ -26,7 +26,7 @@ from .common import ModelCache, available_offline, model_choices, one_line, user
 
 DEFAULT_MODEL = "cyclegan-horse2zebra"
 SIZE_CHOICES = [
-    ("Auto (trained size for U-Nets, native for ResNets)", "auto"),
+    ("Auto (training scale for U-Nets, native for ResNets)", "auto"),
     ("Training scale (short side to 256, translate, resize back)", "trained"),
     ("Native resolution (tiled when large)", "native"),
 ]
