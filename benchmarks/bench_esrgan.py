@@ -343,12 +343,13 @@ def replace_block(block: str, begin: str, end: str, path: Path = RESULTS) -> Non
     path.write_text(text if text.endswith("\n") else text + "\n")
 
 
-def write_results(res: dict, path: Path = RESULTS) -> None:
-    replace_block(section(res), BEGIN, END, path)
+def bench_main(doc: str, run, table, verdicts, section, begin: str, end: str) -> int:
+    """The command line shared by the speed benchmarks: parse, run, print, save JSON, update RESULTS.md.
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ``run(args) -> res``, ``table(res) -> str``, ``verdicts(res) -> lines``, ``section(res)`` the
+    block written between ``begin`` and ``end``.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
@@ -367,15 +368,25 @@ def main() -> int:
         print(f"\nother processes used {load:.2f} cores on average during the run")
         if load > LOAD_WARN:
             print("WARNING: the machine was busy; these figures are not representative")
-    for row in res["networks"]:
-        if row["mode"] == "fast" and row["target"] is not None:
-            print(f"{row['network']}: {row['fraction_median']:.3f} of matmul -> {fmt_pass(row)}")
+    for line in verdicts(res):
+        print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
     if not args.no_write:
-        write_results(res)
+        replace_block(section(res), begin, end)
         print(f"updated {RESULTS}")
     return 0
+
+
+def main() -> int:
+    def verdicts(res: dict) -> list[str]:
+        return [
+            f"{row['network']}: {row['fraction_median']:.3f} of matmul -> {fmt_pass(row)}"
+            for row in res["networks"]
+            if row["mode"] == "fast" and row["target"] is not None
+        ]
+
+    return bench_main(__doc__, run, table, verdicts, section, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import shlex
 import sys
@@ -49,12 +48,12 @@ for p in (ROOT, HERE):
 
 from bench_esrgan import (  # noqa: E402
     LOAD_WARN,
+    bench_main,
     MATMUL_N,
     ForeignLoad,
     cpu_flags,
     cpu_model,
     python_name,
-    replace_block,
     summary,
     time_call,
 )
@@ -256,38 +255,11 @@ def section(res: dict) -> str:
     )
 
 
-def write_results(res: dict, path: Path = RESULTS) -> None:
-    replace_block(section(res), BEGIN, END, path)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
-    parser.add_argument("--matmul-calls", type=int, default=2, help="timed matmuls per round (default 2)")
-    parser.add_argument("--json", default=None, help="also write the results as JSON here")
-    parser.add_argument("--no-plain", action="store_true", help="skip the plain-forward baseline rows")
-    parser.add_argument("--no-write", action="store_true", help=f"do not update {RESULTS.relative_to(ROOT)}")
-    args = parser.parse_args()
-    if args.repeats < 1 or args.threads < 1 or args.warmup < 0 or args.matmul_calls < 1:
-        parser.error("--repeats, --threads and --matmul-calls must be >= 1, --warmup >= 0")
+    def verdicts(res: dict) -> list[str]:
+        return [f"{name}: {'PASS' if ok else 'FAIL'} (target >= {NETS[name]['target']})" for name, ok in acceptance(res).items()]
 
-    res = run(args)
-    print(table(res))
-    load = res["foreign_load_cores"]
-    if load is not None:
-        print(f"\nother processes used {load:.2f} cores on average during the run")
-        if load > LOAD_WARN:
-            print("WARNING: the machine was busy; these figures are not representative")
-    for name, ok in acceptance(res).items():
-        print(f"{name}: {'PASS' if ok else 'FAIL'} (target >= {NETS[name]['target']})")
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
-    if not args.no_write:
-        write_results(res)
-        print(f"updated {RESULTS}")
-    return 0
+    return bench_main(__doc__, run, table, verdicts, section, BEGIN, END)
 
 
 if __name__ == "__main__":

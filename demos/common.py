@@ -67,6 +67,13 @@ def model_choices(task: str) -> list[tuple[str, str]]:
     return [(model_label(m), m.name) for m in zoo.list_models(task=task)]
 
 
+def choices_and_default(task: str, preferred: str) -> tuple[list[tuple[str, str]], str | None]:
+    """The dropdown choices of ``task`` and its initial value: ``preferred`` if registered, else the first."""
+    choices = model_choices(task)
+    names = [name for _, name in choices]
+    return choices, preferred if preferred in names else (names[0] if names else None)
+
+
 def strip_front_matter(text: str) -> str:
     """A Markdown card without its YAML front matter."""
     return _FRONT_MATTER.sub("", text, count=1).lstrip("\n")

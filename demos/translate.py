@@ -22,7 +22,7 @@ import zoo
 from zoo.errors import ImageError, ZooError
 from zoo.registry import ModelInfo
 
-from .common import ModelCache, available_offline, model_choices, one_line, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
 DEFAULT_MODEL = "cyclegan-horse2zebra"
 SIZE_CHOICES = [
@@ -118,9 +118,7 @@ def example_files() -> list[str]:
 
 def build_tab() -> gr.Tab:
     """The Translate tab; call inside a ``gr.Blocks`` context."""
-    choices = model_choices("translate")
-    names = [name for _, name in choices]
-    default = DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else None)
+    choices, default = choices_and_default("translate", DEFAULT_MODEL)
     info = zoo.info(default) if default else None
     directions = direction_choices(info) if info else []
 

@@ -21,7 +21,7 @@ import zoo
 from zoo.errors import ImageError, ZooError
 from zoo.registry import ModelInfo
 
-from .common import ModelCache, available_offline, model_choices, one_line, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
 DEFAULT_MODEL = "realesrgan-x4plus"
 DEFAULT_OUTSCALE = 4.0
@@ -188,9 +188,7 @@ def refresh_choices(name: str) -> tuple[Any, str]:
 
 def build_tab() -> gr.Tab:
     """The Upscale tab; call inside a ``gr.Blocks`` context."""
-    choices = model_choices("upscale")
-    names = [name for _, name in choices]
-    default = DEFAULT_MODEL if DEFAULT_MODEL in names else (names[0] if names else None)
+    choices, default = choices_and_default("upscale", DEFAULT_MODEL)
     info = zoo.info(default) if default else None
     partner = interpolation_partner(info) if info else None
 

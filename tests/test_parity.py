@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import PARITY, ROOT
 
@@ -45,15 +46,19 @@ def test_runner_fails_loudly_on_unknown_fields_and_wrong_outputs(tmp_path):
     assert "FAIL wrong_wrapper took the state dict from 'params'" in result.stdout
 
 
-def test_runner_reports_output_mismatch(tmp_path):
+def run_perturbed(case: Path, target: Path, key: str) -> subprocess.CompletedProcess:
+    """The runner on a copy of ``case`` whose reference ``key`` is moved by 2e-3 (20x the tolerance)."""
     from safetensors.torch import load_file, save_file
 
-    case_dir = tmp_path / "perturbed"
-    shutil.copytree(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8", case_dir)
-    io = load_file(str(case_dir / "io.safetensors"))
-    io["output"] = io["output"] + 2e-3
-    save_file(io, str(case_dir / "io.safetensors"))
-    result = run(case_dir)
+    shutil.copytree(case, target)
+    io = load_file(str(target / "io.safetensors"))
+    io[key] = io[key] + 2e-3
+    save_file(io, str(target / "io.safetensors"))
+    return run(target)
+
+
+def test_runner_reports_output_mismatch(tmp_path):
+    result = run_perturbed(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8", tmp_path / "perturbed", "output")
     assert result.returncode == 1
     assert "FAIL perturbed output: max_abs_err=" in result.stdout
 
@@ -75,13 +80,6 @@ def test_every_public_pix2pix_cyclegan_case_passes():
 
 def test_runner_checks_batch_statistics_output_of_pix2pix_cases(tmp_path):
     """output_bn_batchstats (the official default BatchNorm behaviour) is compared, not just the eval output."""
-    from safetensors.torch import load_file, save_file
-
-    case_dir = tmp_path / "perturbed_bn"
-    shutil.copytree(PARITY / "pix2pix_cyclegan" / "pix2pix_patchgan_d_bn", case_dir)
-    io = load_file(str(case_dir / "io.safetensors"))
-    io["output_bn_batchstats"] = io["output_bn_batchstats"] + 2e-3
-    save_file(io, str(case_dir / "io.safetensors"))
-    result = run(case_dir)
+    result = run_perturbed(PARITY / "pix2pix_cyclegan" / "pix2pix_patchgan_d_bn", tmp_path / "perturbed_bn", "output_bn_batchstats")
     assert result.returncode == 1
     assert "FAIL perturbed_bn checkpoint.pth output_bn_batchstats: max_abs_err=" in result.stdout

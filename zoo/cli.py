@@ -157,7 +157,7 @@ def save_atomic(image: Any, dest: Path) -> None:
             os.unlink(tmp)
 
 
-def _image_job(args: argparse.Namespace, task_name: str, what: str, run) -> int:
+def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_kwargs: Any) -> int:
     """Shared body of ``upscale`` / ``translate``: inputs -> ``run(task, image, progress)`` -> outputs.
 
     Each output is written atomically; one failing image does not stop a batch (exit code 1).
@@ -177,7 +177,7 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run) -> int:
         return _fail(f"{out_target} is a file; with several inputs the output must be a folder")
     if not many and out_target.suffix.lower() not in IMAGE_SUFFIXES and not out_target.is_dir():
         return _fail(f"cannot tell the image format of {out_target.name}; use an extension such as .png")
-    task = load(args.model, device=args.device, dtype=args.dtype, **_load_kwargs(args))
+    task = load(args.model, device=args.device, dtype=args.dtype, **load_kwargs)
     if task.task != task_name:
         return _fail(f"{args.model} is a {task.info.family} model for {task.task}, not {what}")
     failures = 0
@@ -203,18 +203,12 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run) -> int:
     return 1 if failures else 0
 
 
-def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    if args.command == "upscale":
-        return {"interpolate": args.interpolate, "partner": args.partner}
-    return {}
-
-
 def cmd_upscale(args: argparse.Namespace) -> int:
     def run(upscaler, image, progress):
         return upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
                         progress=progress, max_megapixels=args.max_megapixels)
 
-    return _image_job(args, "upscale", "an upscaler", run)
+    return _image_job(args, "upscale", "an upscaler", run, interpolate=args.interpolate, partner=args.partner)
 
 
 def cmd_translate(args: argparse.Namespace) -> int:

@@ -119,3 +119,16 @@ def merge_official_config(
 
 # Keys in official config dicts that cannot change a network's structure.
 GENERIC_IGNORED = frozenset({"batch", "seed", "class", "module", "type", "name", "class_name", "init_type", "init_gain", "gpu_ids"})
+
+
+def convert_bare(
+    obj: Any, config: dict[str, Any] | None, convert_state_dict: Callable[[dict[str, Any], dict[str, Any] | None], "Converted | None"]
+) -> "Converted | None":
+    """``convert`` of a reader whose official files are bare state dicts (a ``module.`` prefix on
+    every key, as DataParallel leaves it, is stripped); None when ``obj`` is not a state dict."""
+    from .checkpoint import is_state_dict, strip_prefix
+
+    if not is_state_dict(obj):
+        return None
+    return convert_state_dict(strip_prefix(obj, "module."), config)
+

@@ -27,11 +27,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import CheckpointError
-from .base import Converted, merge_official_config, rename_keys
-from .checkpoint import is_state_dict, strip_prefix
+from .base import Converted, convert_bare, merge_official_config, rename_keys
 
 LAYOUTS = {  # layout -> (family, arch)
     "huggan-unet": ("pix2pix", "huggan_unet"),
@@ -47,12 +46,6 @@ UNET_NAMES = {"in_channels": "in_channels", "out_channels": "out_channels"}
 RESNET_NAMES = {"channels": "channels", "num_residual_blocks": "num_residual_blocks", "n_residual_blocks": "num_residual_blocks"}
 PIX2PIX_D_NAMES = {"in_channels": "in_channels"}
 CYCLEGAN_D_NAMES = {"channels": "channels"}
-
-
-def candidates(obj: Any) -> Iterator[dict[str, Any]]:
-    """The state dict in ``obj``: HugGAN files are bare (``module.`` prefixes are stripped)."""
-    if is_state_dict(obj):
-        yield strip_prefix(obj, "module.")
 
 
 def _top_convs(keys: set[str], suffix: str) -> set[int]:
@@ -145,11 +138,7 @@ def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Con
 
 def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is a HugGAN pix2pix/CycleGAN network; None if not."""
-    for sd in candidates(obj):
-        converted = convert_state_dict(sd, config)
-        if converted is not None:
-            return converted
-    return None
+    return convert_bare(obj, config, convert_state_dict)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,23 +18,16 @@ value never affects the output). Anything else that does not fit is an error.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import CheckpointError
-from .base import Converted, merge_official_config
-from .checkpoint import is_state_dict, strip_prefix
+from .base import Converted, convert_bare, merge_official_config
 
 FAMILY_OF_ARCH = {"unet": "pix2pix", "nlayer_d": "pix2pix", "pixel_d": "pix2pix", "resnet": "cyclegan"}
 LEGACY_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 G_NAMES = {"input_nc": "input_nc", "output_nc": "output_nc", "ngf": "ngf", "norm": "norm", "use_dropout": "use_dropout"}
 D_NAMES = {"input_nc": "input_nc", "ndf": "ndf", "norm": "norm", "n_layers_D": "n_layers"}
 IGNORED = {"init_type", "init_gain", "gpu_ids", "netG", "netD", "padding_type"}
-
-
-def candidates(obj: Any) -> Iterator[dict[str, Any]]:
-    """The state dict in ``obj`` (official files are bare; ``module.`` prefixes are stripped)."""
-    if is_state_dict(obj):
-        yield strip_prefix(obj, "module.")
 
 
 def _norm_from_keys(keys: set[str], norm_weight: str, conv_bias_key: str, norm_stats: str) -> str:
@@ -212,9 +205,5 @@ def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Con
 
 def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is a junyanz pix2pix/CycleGAN network; None if not."""
-    for sd in candidates(obj):
-        converted = convert_state_dict(sd, config)
-        if converted is not None:
-            return converted
-    return None
+    return convert_bare(obj, config, convert_state_dict)
 

@@ -46,9 +46,14 @@ class Task:
         self.dtype = resolve_dtype(dtype)
         if self.device.type == "cpu" and self.dtype == torch.float16:
             raise ValueError("float16 inference needs a GPU; use float32 or bfloat16 on the CPU")
-        self.net = net.to(device=self.device, dtype=self.dtype).eval()
-        for p in self.net.parameters():
+        self.net = self.place(net)
+
+    def place(self, net: torch.nn.Module) -> torch.nn.Module:
+        """``net`` on this task's device and dtype, in eval mode, with frozen parameters."""
+        net = net.to(device=self.device, dtype=self.dtype).eval()
+        for p in net.parameters():
             p.requires_grad_(False)
+        return net
 
     @property
     def name(self) -> str:

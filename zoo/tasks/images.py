@@ -142,6 +142,16 @@ def _split_array(arr: np.ndarray) -> Planes:
     return Planes(np.ascontiguousarray(color), None if alpha is None else np.ascontiguousarray(alpha), bits, color.shape[2] == 1)
 
 
+def match_channels(planes: Planes, channels: int, model: str) -> np.ndarray:
+    """The colour planes as the network's ``channels`` (1 or 3): gray is repeated for a colour
+    network; colour into a 1-channel network is refused (which gray conversion is up to the user)."""
+    if planes.gray and channels == 3:
+        return np.repeat(planes.color, 3, axis=2)
+    if not planes.gray and channels == 1:
+        raise ImageError(f"{model} takes 1-channel (grayscale) images, this one is colour; convert it to grayscale first")
+    return planes.color
+
+
 def quantize(plane: np.ndarray, bits: int) -> np.ndarray:
     """Float [0, 1] -> uint8 or uint16 with rounding (values outside [0, 1] are clipped)."""
     top = 255.0 if bits == 8 else 65535.0

@@ -96,10 +96,10 @@ def frozen(net: nn.Module, stats: Stats) -> Iterator[None]:
         yield
 
 
-def record(net: nn.Module, x: torch.Tensor) -> Stats:
-    """Run ``net`` once on ``x`` and return the statistics its norm layers used."""
+def record(net: nn.Module, x: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Stats:
+    """Run ``net`` once on ``x`` (through ``forward`` if given) and return the statistics its norm layers used."""
     with recording(net) as stats:
-        net(x)
+        (forward or net)(x)
     return dict(stats)
 
 
@@ -133,7 +133,5 @@ def run_tiled_with_image_stats(
     """
     from .tiling import run_tiled
 
-    with recording(net) as recorded:
-        forward(reduced(x, stats_side, multiple))
-    with frozen(net, dict(recorded)):
+    with frozen(net, record(net, reduced(x, stats_side, multiple), forward)):
         run_tiled(forward, x, 1, sink, tile=tile, overlap=overlap, multiple=multiple, progress=progress)

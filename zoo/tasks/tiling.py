@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+from torch.nn import functional as F
 
 Region = tuple[int, int, int, int]  # y0, y1, x0, x1 (end-exclusive), in input pixels
 Sink = Callable[[Region, torch.Tensor], None]
@@ -64,3 +65,20 @@ def run_tiled(
         sink((y0, y1, x0, x1), out[:, :, oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale])
         if progress is not None:
             progress(done, len(regions))
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """Pad the bottom/right of [N, C, H, W] up to a multiple of ``multiple``; returns (x, pad_h, pad_w).
+
+    Reflection, repeated when the pad is larger than the image (a side of one pixel, which
+    cannot be reflected, is replicated).
+    """
+    height, width = x.shape[2:]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    while x.shape[2] < height + pad_h or x.shape[3] < width + pad_w:
+        step_h, step_w = height + pad_h - x.shape[2], width + pad_w - x.shape[3]
+        if min(x.shape[2], x.shape[3]) == 1:
+            return F.pad(x, (0, step_w, 0, step_h), mode="replicate"), pad_h, pad_w
+        x = F.pad(x, (0, min(step_w, x.shape[3] - 1), 0, min(step_h, x.shape[2] - 1)), mode="reflect")
+    return x, pad_h, pad_w
+

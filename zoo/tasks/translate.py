@@ -32,11 +32,11 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import ImageError, WrongFamilyError
+from ..errors import ImageError, UnknownModelError, WrongFamilyError
 from ..registry import ModelInfo
 from . import images, norm_stats
 from .base import Task
-from .tiling import run_tiled
+from .tiling import pad_to_multiple, run_tiled
 
 SIZES = ("auto", "trained", "native")
 GLOBAL_ARCHS = ("unet", "huggan_unet")  # receptive field = the whole trained window: no tiling
@@ -87,7 +87,7 @@ class Translator(Task):
         self.resolution = int(info.resolution or DEFAULT_RESOLUTION)
         default = info.directions[0].name if info.directions else "AtoB"
         self._nets: dict[str, nn.Module] = {default: self._prepare(self.net)}
-        self._configs: dict[str, dict[str, Any]] = {default: config}
+        self._archs: dict[str, str] = {default: config["arch"]}
         self.default_direction = default
 
     # -- directions ----------------------------------------------------------------------------
@@ -104,7 +104,7 @@ class Translator(Task):
         if self.info.directions:
             return self.info.direction(direction).name
         if direction != self.default_direction:
-            raise ImageError(f"{self.name} has only the {self.default_direction} direction")
+            raise UnknownModelError(f"{self.name} has only the {self.default_direction} direction")
         return direction
 
     def network(self, direction: str | None = None) -> nn.Module:
@@ -116,10 +116,7 @@ class Translator(Task):
             net, _, config = load_network(f"{self.info.base_name}@{name}")
             if config.get("arch") not in TRANSLATE_ARCHS:
                 raise WrongFamilyError(f"{self.info.base_name}@{name} is not a translation generator")
-            net = net.to(device=self.device, dtype=self.dtype)
-            for p in net.parameters():
-                p.requires_grad_(False)
-            self._nets[name], self._configs[name] = self._prepare(net), config
+            self._nets[name], self._archs[name] = self._prepare(self.place(net)), config["arch"]
         return self._nets[name]
 
     def _prepare(self, net: nn.Module) -> nn.Module:
@@ -170,7 +167,7 @@ class Translator(Task):
             raise ValueError(f"size must be one of {SIZES}, not {size!r}")
         name = self.direction_name(direction)
         net = self.network(name)
-        arch = self._configs[name]["arch"]
+        arch = self._archs[name]
         cin, _, multiple = network_io(net)
         if arch == "huggan_resnet" and cin != 3:
             raise WrongFamilyError(
@@ -181,12 +178,7 @@ class Translator(Task):
         width, height = planes.size
         if min(width, height) < MIN_SIDE:
             raise ImageError(f"the image is {width}x{height}; {self.name} needs at least {MIN_SIDE} pixels on each side")
-        if planes.gray and cin == 3:
-            color = np.repeat(planes.color, 3, axis=2)
-        elif not planes.gray and cin == 1:
-            raise ImageError(f"{self.name} takes 1-channel (grayscale) images, this one is colour; convert it to L first")
-        else:
-            color = planes.color
+        color = images.match_channels(planes, cin, self.name)
         if size == "auto":
             size = "trained" if arch in GLOBAL_ARCHS else "native"
         x = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None] * 2 - 1
@@ -224,7 +216,7 @@ class Translator(Task):
         overlap = RESNET_TILING[1] if overlap is None else int(overlap)
         if tile < 0 or overlap < 0:
             raise ValueError("tile and overlap must be >= 0")
-        padded, pad_h, pad_w = _reflect_pad(x, multiple)
+        padded, _, _ = pad_to_multiple(x, multiple)
         out = torch.empty((1, network_io(net)[1], *padded.shape[2:]))
 
         def sink(region: tuple[int, int, int, int], y: torch.Tensor) -> None:
@@ -254,17 +246,6 @@ def at_trained_scale(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     factor = resolution / min(height, width)
     size = (max(1, round(height * factor)), max(1, round(width * factor)))
     small = F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
-    padded, _, _ = _reflect_pad(small, multiple)
+    padded, _, _ = pad_to_multiple(small, multiple)
     y = forward(padded)[:, :, : size[0], : size[1]]
     return F.interpolate(y, size=(height, width), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
-
-
-def _reflect_pad(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Reflect-pad the bottom/right of [N, C, H, W] up to ``multiple`` (repeated when the pad exceeds the image)."""
-    height, width = x.shape[2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    while x.shape[2] < height + pad_h or x.shape[3] < width + pad_w:
-        step_h = min(height + pad_h - x.shape[2], x.shape[2] - 1)
-        step_w = min(width + pad_w - x.shape[3], x.shape[3] - 1)
-        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")
-    return x, pad_h, pad_w

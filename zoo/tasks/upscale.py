@@ -15,12 +15,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from PIL import Image
-from torch.nn import functional as F
 
 from ..errors import ImageError, WrongFamilyError
 from . import images
 from .base import Task
-from .tiling import run_tiled
+from .tiling import pad_to_multiple, run_tiled
 
 # Default tiling per architecture: (tile size, context) in input pixels. The context keeps tiled
 # output within one 8-bit level of a single pass (benchmarks/RESULTS.md, "Tiling seams"):
@@ -106,12 +105,7 @@ class Upscaler(Task):
         if tile < 0 or overlap < 0:
             raise ValueError("tile and overlap must be >= 0")
         planes = images.split(image, limit_megapixels=max_megapixels)
-        if planes.gray and self.in_channels == 3:
-            color_in = np.repeat(planes.color, 3, axis=2)
-        elif not planes.gray and self.in_channels == 1:
-            raise ImageError(f"{self.name} takes 1-channel images; convert the image to grayscale first")
-        else:
-            color_in = planes.color
+        color_in = images.match_channels(planes, self.in_channels, self.name)
         passes = 1 + (planes.alpha is not None and alpha == "model")
         tracker = _PassProgress(progress, passes)
 
@@ -152,7 +146,7 @@ class Upscaler(Task):
         """Network over an H x W x C float plane -> integer H*s x W*s x (1 if to_gray else C)."""
         height, width = plane.shape[:2]
         x = torch.from_numpy(np.ascontiguousarray(plane.transpose(2, 0, 1)))[None]
-        x, pad_h, pad_w = _pad_to_multiple(x, self.multiple)
+        x, pad_h, pad_w = pad_to_multiple(x, self.multiple)
         s = self.scale
         out = np.empty(((height + pad_h) * s, (width + pad_w) * s, 1 if to_gray else plane.shape[2]), np.uint8 if bits == 8 else np.uint16)
         luma = torch.tensor(LUMA, dtype=torch.float32).view(1, 3, 1, 1)
@@ -171,16 +165,6 @@ class Upscaler(Task):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.to(device=self.device, dtype=self.dtype))
-
-
-def _pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Reflect-pad the bottom/right of [N, C, H, W] up to a multiple (replicate when too small to reflect)."""
-    height, width = x.shape[2:]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
-    if pad_h or pad_w:
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    return x, pad_h, pad_w
 
 
 def _resize_plane(plane: np.ndarray, width: int, height: int, resample: int, bits: int) -> np.ndarray:
