@@ -197,15 +197,54 @@ def summary(times: list[float], flop: float, ref_gflops: float | None = None) ->
     return out
 
 
-def run(args: argparse.Namespace) -> dict:
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+def time_cases(args: argparse.Namespace, cases: list[dict], call) -> tuple[dict[str, list[float]], dict, float | None]:
+    """Time ``call(case)`` for every case in interleaved rounds with a 4096^2 fp32 matmul.
+
+    Returns (seconds per ``case["key"]``, the matmul's ``summary``, cores other processes used).
+    Interleaving keeps the matmul reference and the networks under the same machine load.
+    """
     a, b = torch.randn(MATMUL_N, MATMUL_N), torch.randn(MATMUL_N, MATMUL_N)
     c = torch.empty(MATMUL_N, MATMUL_N)
 
     def matmul() -> None:
         torch.mm(a, b, out=c)
 
+    times: dict[str, list[float]] = {"matmul": []}
+    with ForeignLoad() as load:
+        for _ in range(args.warmup):
+            matmul()
+            for case in cases:
+                call(case)
+        for r in range(args.repeats):
+            times["matmul"] += [time_call(matmul) for _ in range(args.matmul_calls)]
+            for case in cases:
+                times.setdefault(case["key"], []).append(time_call(lambda: call(case)))
+            print(f"  round {r + 1}/{args.repeats} done", file=sys.stderr, flush=True)
+    return times, summary(times["matmul"], 2 * MATMUL_N**3), load.cores
+
+
+def result(args: argparse.Namespace, load_cores: float | None, mm: dict, networks: list[dict]) -> dict:
+    """A benchmark's JSON result: machine, settings, command, the matmul reference and the rows."""
+    return {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "cpu_count": os.cpu_count(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "command": " ".join(shlex.quote(a) for a in [python_name(), os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
+        "foreign_load_cores": load_cores,
+        "matmul": {"n": MATMUL_N, **mm},
+        "networks": networks,
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
     cases = []
     for name, spec in NETS.items():
         net = spec["cls"](**spec["config"]).eval()
@@ -218,7 +257,7 @@ def run(args: argparse.Namespace) -> dict:
         macs = count_macs(spec["cls"], spec["config"], spec["input"])
         modes = ["fast"] + ([] if args.no_plain else ["plain"])
         for mode in modes:
-            cases.append({"name": name, "mode": mode, "net": net, "x": x, "macs": macs, "spec": spec})
+            cases.append({"key": f"{name}|{mode}", "name": name, "mode": mode, "net": net, "x": x, "macs": macs, "spec": spec})
 
     def call(case: dict) -> None:
         esrgan.FAST_PATH = case["mode"] == "fast"
@@ -228,24 +267,10 @@ def run(args: argparse.Namespace) -> dict:
         finally:
             esrgan.FAST_PATH = True
 
-    times: dict[str, list[float]] = {"matmul": []}
-    with ForeignLoad() as load:
-        for _ in range(args.warmup):
-            matmul()
-            for case in cases:
-                call(case)
-        for r in range(args.repeats):
-            times["matmul"] += [time_call(matmul) for _ in range(args.matmul_calls)]
-            for case in cases:
-                key = f"{case['name']}|{case['mode']}"
-                times.setdefault(key, []).append(time_call(lambda: call(case)))
-            print(f"  round {r + 1}/{args.repeats} done", file=sys.stderr, flush=True)
-
-    mm = summary(times["matmul"], 2 * MATMUL_N**3)
+    times, mm, load_cores = time_cases(args, cases, call)
     ref = mm["gflops_median"]
     results = []
     for case in cases:
-        key = f"{case['name']}|{case['mode']}"
         row = {
             "network": case["name"],
             "path": "channels_last oneDNN (default)" if case["mode"] == "fast" else "plain NCHW (FAST_PATH=False)",
@@ -253,27 +278,13 @@ def run(args: argparse.Namespace) -> dict:
             "config": case["spec"]["config"],
             "input": list(case["spec"]["input"]),
             "gmac": case["macs"] / 1e9,
-            **summary(times[key], 2 * case["macs"], ref),
+            **summary(times[case["key"]], 2 * case["macs"], ref),
         }
         target = case["spec"]["target"]
         row["target"] = target
         row["pass"] = None if target is None else row["fraction_median"] >= target
         results.append(row)
-    return {
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "cpu_count": os.cpu_count(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "threads": args.threads,
-        "repeats": args.repeats,
-        "warmup": args.warmup,
-        "command": " ".join(shlex.quote(a) for a in [python_name(), os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
-        "foreign_load_cores": load.cores,
-        "matmul": {"n": MATMUL_N, **mm},
-        "networks": results,
-    }
+    return result(args, load_cores, mm, results)
 
 
 # -- reporting ---------------------------------------------------------------------------------

@@ -31,9 +31,6 @@ alone. Timing helpers (matmul reference, foreign-load accounting) are bench_esrg
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -46,22 +43,11 @@ for p in (ROOT, HERE):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from bench_esrgan import (  # noqa: E402
-    LOAD_WARN,
-    bench_main,
-    MATMUL_N,
-    ForeignLoad,
-    cpu_flags,
-    cpu_model,
-    python_name,
-    summary,
-    time_call,
-)
+from bench_esrgan import LOAD_WARN, bench_main, result, summary, time_cases  # noqa: E402
 
 from zoo.archs import build, translate_fast  # noqa: E402
 from zoo.archs.norms import set_test_mode  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN = "<!-- bench_translate:begin (written by benchmarks/bench_translate.py; edits inside are overwritten) -->"
 END = "<!-- bench_translate:end -->"
 INPUT = (1, 3, 256, 256)
@@ -112,12 +98,6 @@ def conv_macs(arch: str, config: dict, shape: tuple[int, ...]) -> int:
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    a, b = torch.randn(MATMUL_N, MATMUL_N), torch.randn(MATMUL_N, MATMUL_N)
-    c = torch.empty(MATMUL_N, MATMUL_N)
-
-    def matmul() -> None:
-        torch.mm(a, b, out=c)
-
     x = torch.rand(INPUT) * 2 - 1
     cases = []
     for name, spec in NETS.items():
@@ -127,7 +107,7 @@ def run(args: argparse.Namespace) -> dict:
         macs = conv_macs(spec["arch"], spec["config"], INPUT)
         for mode in TEST_MODES:
             for path in ["fast"] + ([] if args.no_plain else ["plain"]):
-                cases.append({"name": name, "mode": mode, "path": path, "net": net, "macs": macs, "spec": spec})
+                cases.append({"key": f"{name}|{mode}|{path}", "name": name, "mode": mode, "path": path, "net": net, "macs": macs, "spec": spec})
 
     def call(case: dict) -> None:
         set_test_mode(case["net"], case["mode"])
@@ -138,24 +118,10 @@ def run(args: argparse.Namespace) -> dict:
         finally:
             translate_fast.FAST_PATH = True
 
-    times: dict[str, list[float]] = {"matmul": []}
-    with ForeignLoad() as load:
-        for _ in range(args.warmup):
-            matmul()
-            for case in cases:
-                call(case)
-        for r in range(args.repeats):
-            times["matmul"] += [time_call(matmul) for _ in range(args.matmul_calls)]
-            for case in cases:
-                key = f"{case['name']}|{case['mode']}|{case['path']}"
-                times.setdefault(key, []).append(time_call(lambda: call(case)))
-            print(f"  round {r + 1}/{args.repeats} done", file=sys.stderr, flush=True)
-
-    mm = summary(times["matmul"], 2 * MATMUL_N**3)
+    times, mm, load_cores = time_cases(args, cases, call)
     ref = mm["gflops_median"]
     results = []
     for case in cases:
-        key = f"{case['name']}|{case['mode']}|{case['path']}"
         target = case["spec"]["target"]
         row = {
             "network": case["name"],
@@ -165,26 +131,12 @@ def run(args: argparse.Namespace) -> dict:
             "path": case["path"],
             "input": list(INPUT),
             "gmac": case["macs"] / 1e9,
-            **summary(times[key], 2 * case["macs"], ref),
+            **summary(times[case["key"]], 2 * case["macs"], ref),
             "target": target,
         }
         row["pass"] = row["fraction_median"] >= target
         results.append(row)
-    return {
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "cpu_count": os.cpu_count(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "threads": args.threads,
-        "repeats": args.repeats,
-        "warmup": args.warmup,
-        "command": " ".join(shlex.quote(a) for a in [python_name(), os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
-        "foreign_load_cores": load.cores,
-        "matmul": {"n": MATMUL_N, **mm},
-        "networks": results,
-    }
+    return result(args, load_cores, mm, results)
 
 
 # -- reporting ---------------------------------------------------------------------------------
