@@ -43,18 +43,23 @@ def seed_translator(cache: Path, tmp: Path) -> None:
     """Put small random-weight generators in ``cache`` as both directions of cyclegan-horse2zebra.
 
     The released files cannot be downloaded here; the app's code path is the same for any weights.
+    ``zoo import --name`` refuses a network that is not the entry's (ngf 8 is not the released 64),
+    so the converted folders are written into the entry's "imported" cache slots directly.
     """
     import torch
 
     from zoo.archs import build
+    from zoo.formats import read_official
 
     mp = pytest.MonkeyPatch()
     mp.setenv("ZOO_CACHE", str(cache))
     try:
-        for seed, official in ((11, "horse2zebra"), (12, "zebra2horse")):
+        for seed, official, direction in ((11, "horse2zebra", "AtoB"), (12, "zebra2horse", "BtoA")):
             torch.manual_seed(seed)
             torch.save(build("resnet", SMALL_RESNET).state_dict(), tmp / f"{official}.pth")
-            weights.import_file(tmp / f"{official}.pth", name=TRANSLATOR)
+            part = zoo.info(TRANSLATOR).variant(direction)
+            weights.write_converted(weights.imported_dir(part), read_official(tmp / f"{official}.pth"), name=part.name,
+                                    task=part.task, provenance={"kind": "test"}, card=None)
     finally:
         mp.undo()
 TWIN = "test-app-animevideov3-twin"

@@ -39,7 +39,9 @@ def test_rrdbnet_tail_in_bands_equals_one_band(monkeypatch):
         whole = net(x)
         monkeypatch.setattr(esrgan, "TAIL_BAND_PIXELS", 3000)  # one low-res row per band
         banded = net(x)
-    assert torch.equal(banded, whole)
+    # oneDNN may pick another kernel for a band's shape, so the last float bit can differ (2e-8
+    # seen); a misplaced or missing band row differs by orders of magnitude more
+    torch.testing.assert_close(banded, whole, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("act_type", ["prelu", "relu", "leakyrelu"])

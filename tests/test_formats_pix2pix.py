@@ -612,13 +612,13 @@ def test_checkpoint_of_another_family(small_unet_file):
     esrgan = read_official(ESRGAN_FILE)
     assert esrgan.family == "esrgan"
     # what zoo.weights does for a registry entry of a given family
-    from zoo.weights import check_family
+    from zoo.weights import check_entry
 
     with pytest.raises(WrongFamilyError, match="esrgan checkpoint, but pix2pix-facades is a pix2pix model"):
-        check_family(esrgan, SimpleNamespace(name="pix2pix-facades", family="pix2pix"))
+        check_entry(esrgan, SimpleNamespace(name="pix2pix-facades", family="pix2pix", arch="unet", arch_kwargs={}))
     unet = read_official(small_unet_file)
     with pytest.raises(WrongFamilyError, match="pix2pix checkpoint"):
-        check_family(unet, SimpleNamespace(name="realesrgan-x4plus", family="esrgan"))
+        check_entry(unet, SimpleNamespace(name="realesrgan-x4plus", family="esrgan", arch="rrdbnet", arch_kwargs={}))
     # a pix2pix config for an ESRGAN file, and an ESRGAN config for a pix2pix file
     with pytest.raises(CheckpointError, match="netG"):
         read_official(ESRGAN_FILE, config={"netG": "unet_256", "norm": "batch"})

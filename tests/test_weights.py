@@ -21,10 +21,10 @@ CKPT = (CASE / "checkpoint.pth").read_bytes()
 SHA = hashlib.sha256(CKPT).hexdigest()
 
 
-def entry(name: str, *sources) -> ModelInfo:
+def entry(name: str, *sources, arch: str = "rrdbnet") -> ModelInfo:
     return ModelInfo(
         name=name, family="esrgan", task="upscale", title=name, description="test entry", licence="BSD-3-Clause",
-        sources=tuple(sources), card="realesrgan-x4plus.md", arch="rrdbnet", scale=4,
+        sources=tuple(sources), card="realesrgan-x4plus.md", arch=arch, scale=4,
     )
 
 
@@ -184,7 +184,7 @@ def test_download_error_types():
 def test_unreachable_server_falls_back_to_the_packaged_copy(online, fresh_cache, temp_entries):
     packaged = zoo.info("realesr-animevideov3").sources[1]
     assert packaged.kind == "packaged"
-    temp_entries(entry("anime-fallback", UrlSource("http://127.0.0.1:9/realesr-animevideov3.pth"), packaged))
+    temp_entries(entry("anime-fallback", UrlSource("http://127.0.0.1:9/realesr-animevideov3.pth"), packaged, arch="srvgg"))
     up = zoo.load("anime-fallback")
     assert up.config["source"]["kind"] == "packaged"
     temp_entries(entry("unreachable-only", UrlSource("http://127.0.0.1:9/x.pth")))

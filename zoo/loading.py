@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointError, UnknownModelError, ZooError
-from .registry import HubSource, ModelInfo, get
+from .registry import NAME_PATTERN, HubSource, ModelInfo, get
+
+HUB_REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")  # a commit hash, branch or tag
 
 TASK_OF_FAMILY = {"esrgan": "upscale", "pix2pix": "translate", "cyclegan": "translate", "stylegan2": "generate", "deepfill": "inpaint"}
 TASK_CLASSES = {"upscale": "zoo.tasks.upscale:Upscaler", "translate": "zoo.tasks.translate:Translator"}
@@ -39,8 +42,9 @@ def parse_hub_ref(ref: str) -> HubSource:
     """``hf:ORG/NAME[@REVISION]`` -> a Hub source of a converted gan-zoo folder."""
     body = ref[len("hf://") :] if ref.startswith("hf://") else ref[len("hf:") :]
     repo_id, _, revision = body.partition("@")
-    if repo_id.count("/") != 1:
-        raise UnknownModelError(f"bad Hub reference {ref!r}; use hf:ORG/NAME[@REVISION]")
+    org, _, name = repo_id.partition("/")
+    if not (NAME_PATTERN.fullmatch(org) and NAME_PATTERN.fullmatch(name)) or (revision and not HUB_REVISION.fullmatch(revision)):
+        raise UnknownModelError(f"bad Hub reference {ref[:100]!r}; use hf:ORG/NAME[@REVISION]")
     return HubSource(repo_id=repo_id, revision=revision or "main")
 
 
@@ -56,8 +60,7 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
             description=f"Hub repo {source.repo_id}", licence="see the repo's card", sources=(source,), card="",
             config=dict(config or {}),
         )
-        folder = weights.resolve(info)
-        net, cfg = weights.load_folder(folder)
+        net, cfg = weights.load_entry(info)
         return net, _with_family(info, cfg), cfg
     path = Path(name_or_path) if isinstance(name_or_path, (str, Path)) else None
     if path is not None and (path.exists() or isinstance(name_or_path, Path) or "/" in str(name_or_path) or path.suffix):
@@ -80,7 +83,7 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
     if config:
         raise ValueError("config= applies to official checkpoint files, not to registry names")
     info = get(name_or_path)
-    net, cfg = weights.load_folder(weights.resolve(info))
+    net, cfg = weights.load_entry(info)
     return net, info, cfg
 
 

@@ -7,10 +7,25 @@ order; ``zoo.weights`` walks them. This module imports nothing heavy.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .errors import UnknownModelError
+from .errors import UnknownModelError, ZooError
+
+# A model name is one path component in the cache: no separators, no "..", no leading dot.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+
+
+def check_name(name: str, what: str = "model name") -> str:
+    """``name`` if it is a valid model name (see ``NAME_PATTERN``); else a one-line ``ZooError``."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ZooError(
+            f"{str(name)[:80]!r} is not a valid {what}: use letters, digits and . _ + - (starting with a letter or digit, "
+            "at most 128 characters; no slashes or '..')"
+        )
+    return name
+
 
 FAMILIES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill")
 TASKS = ("upscale", "translate", "inpaint", "generate")
@@ -42,7 +57,8 @@ class HubSource(_SourceKind):
 
     @property
     def key(self) -> str:
-        return f"hub-{self.repo_id.replace('/', '--')}-{self.revision[:12]}"
+        revision = re.sub(r"[^A-Za-z0-9._-]", "_", self.revision[:12])
+        return f"hub-{self.repo_id.replace('/', '--')}-{revision}"
 
     def describe(self) -> str:
         what = self.filename or "model.safetensors + config.json"
@@ -168,6 +184,8 @@ class ModelInfo:
     ``config`` holds the official constructor arguments that the weights cannot reveal
     (e.g. SRVGG ``act_type``); the rest of the architecture is read from the weights.
     ``arch`` names the network in ``zoo.archs`` (known before any weights are read).
+    ``arch_kwargs`` are the kwargs of the released network (from its shapes): a file converted
+    or imported for this entry must have them.
     ``interpolate_with`` names a compatible model whose weights can be blended with this one.
     """
 
@@ -183,6 +201,7 @@ class ModelInfo:
     homepage: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     arch: str = ""
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
     scale: int | None = None
     interpolate_with: str | None = None
     interpolate_label: str = ""
@@ -269,6 +288,8 @@ def register(info: ModelInfo, *, replace: bool = False) -> ModelInfo:
         raise ValueError(f"unknown task {info.task!r}")
     if "@" in info.name:
         raise ValueError(f"{info.name!r}: '@' is reserved for directions (name@AtoB)")
+    if not NAME_PATTERN.fullmatch(info.name):
+        raise ValueError(f"{info.name!r} is not a valid model name ({NAME_PATTERN.pattern})")
     if info.task == "translate":
         if not info.directions:
             raise ValueError(f"{info.name}: a translate entry lists its directions")

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import tempfile
 from importlib import resources, util
 from pathlib import Path
 from typing import Any
 
 from . import download
+from .atomic import give_usual_mode, replace_folder
 from .errors import CheckpointError, DownloadError, IntegrityError, OfflineError, ZooError
 from .registry import (
     BundledSource,
@@ -35,7 +36,7 @@ from .registry import (
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: config.json records weights_sha256
 BUNDLED_DIR = Path(__file__).parent / "weights"
 
 
@@ -58,67 +59,164 @@ def is_converted_folder(folder: Path) -> bool:
     return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()
 
 
+def is_zoo_owned(folder: Path) -> bool:
+    """True for a converted folder gan-zoo wrote that holds nothing else (so it may be replaced)."""
+    try:
+        names = {p.name for p in folder.iterdir()}
+        config = json.loads((folder / CONFIG_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and "zoo_format" in config and names <= set(FOLDER_FILES) and WEIGHTS_FILE in names
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing and reading converted folders
 
+FOLDER_FILES = (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE)
+MAX_CONFIG_BYTES = 1 << 20  # a converted folder's config.json is a few KB
+
 
 def write_converted(folder: Path, converted, *, name: str, task: str, provenance: dict[str, Any], card: str | None) -> Path:
-    """Write ``converted`` (a ``zoo.formats.base.Converted``) as a converted folder, atomically."""
-    import torch
+    """Write ``converted`` (a ``zoo.formats.base.Converted``) as a converted folder, atomically.
+
+    ``folder`` may be new, empty, or a converted folder gan-zoo wrote (replaced as a whole);
+    anything else is refused (``atomic.replace_folder``). Weights are stored float32, each
+    tensor on its own (tied weights are copied, as safetensors stores no shared memory), and
+    their sha256 goes into ``config.json`` so every later load can check them.
+    """
     from safetensors.torch import save_file
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in converted.state_dict.items()}
-        tensors = {k: (v.float() if v.is_floating_point() and v.dtype != torch.float32 else v) for k, v in tensors.items()}
-        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
+    with replace_folder(Path(folder), is_zoo_owned) as tmp:
+        save_file(_tensors_to_save(converted.state_dict), str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
+        give_usual_mode(tmp / WEIGHTS_FILE)  # safetensors writes 0600 through a temporary file
         config = {
             "zoo_format": FORMAT_VERSION,
             "name": name,
             "task": task,
             **converted.config(),
+            "weights_sha256": download.sha256_file(tmp / WEIGHTS_FILE),
             "source": provenance,
             "notes": list(converted.notes),
         }
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         if card:
             (tmp / CARD_FILE).write_text(card)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+    return Path(folder)
+
+
+def _tensors_to_save(state_dict: dict[str, Any]) -> dict[str, Any]:
+    """CPU, contiguous, float32 (floats) tensors that share no memory with each other."""
+    import torch
+
+    out: dict[str, Any] = {}
+    seen: set[tuple[int, int]] = set()
+    for key, value in state_dict.items():
+        t = value.detach().to("cpu")
+        if t.is_floating_point() and t.dtype != torch.float32:
+            t = t.float()
+        t = t.contiguous()
+        where = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+        if where in seen or t.untyped_storage().nbytes() != t.numel() * t.element_size():
+            t = t.clone()
+        seen.add((t.untyped_storage().data_ptr(), t.untyped_storage().nbytes()))
+        out[key] = t
+    return out
 
 
 def read_config(folder: Path) -> dict[str, Any]:
+    """A converted folder's ``config.json``, checked: a JSON object naming a known family and
+    architecture, with ``arch_kwargs`` an object (its values are checked when the net is built)."""
+    from .archs import arch_classes
+
+    path = folder / CONFIG_FILE
     try:
-        config = json.loads((folder / CONFIG_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE} is unreadable ({exc})") from None
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{path} is {path.stat().st_size:,} bytes, too large for a converted folder's config")
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise CheckpointError(f"{path} nests too deeply to be a converted folder's config") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is unreadable ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} holds a JSON {type(config).__name__}, not an object; is this a gan-zoo folder?")
     for key in ("family", "arch", "arch_kwargs"):
         if key not in config:
-            raise CheckpointError(f"{folder / CONFIG_FILE} lacks {key!r}; is this a gan-zoo folder?")
+            raise CheckpointError(f"{path} lacks {key!r}; is this a gan-zoo folder?")
+    from .loading import TASK_OF_FAMILY
+
+    if not isinstance(config["family"], str) or config["family"] not in TASK_OF_FAMILY:
+        raise CheckpointError(f"{path}: unknown family {str(config['family'])[:60]!r}")
+    if not isinstance(config["arch"], str) or config["arch"] not in arch_classes():
+        raise CheckpointError(f"{path}: unknown architecture {str(config['arch'])[:60]!r}")
+    if not isinstance(config["arch_kwargs"], dict):
+        raise CheckpointError(f"{path}: arch_kwargs must be a JSON object, not {type(config['arch_kwargs']).__name__}")
+    digest = config.get("weights_sha256")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise CheckpointError(f"{path}: weights_sha256 is not a sha256 hex digest")
     return config
 
 
+def check_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check a converted folder without allocating its network: (config, the meta net's state dict).
+
+    The config's kwargs must be within the architecture's limits (the network is built on the
+    meta device), the weights file's header must list exactly the network's keys and shapes,
+    and its sha256 must be the one recorded at conversion.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from .archs import build
+
+    folder = Path(folder)
+    config = read_config(folder)
+    what = str(folder / WEIGHTS_FILE)
+    expected = build(config["arch"], config["arch_kwargs"], meta=True).state_dict()
+    try:
+        with safe_open(what, framework="pt", device="cpu") as f:
+            header = {k: f.get_slice(k).get_shape() for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{what} is corrupt ({str(exc).splitlines()[0][:200]})") from None
+    _check_header(header, expected, what)
+    digest = config.get("weights_sha256")
+    if digest is not None and download.sha256_file(folder / WEIGHTS_FILE) != digest:
+        raise IntegrityError(f"{what} has changed since it was converted (its sha256 is not the one in {CONFIG_FILE})")
+    return config, expected
+
+
 def load_folder(folder: Path):
-    """(network in eval mode, config dict) from a converted folder; keys must match exactly."""
+    """(network in eval mode, config dict) from a converted folder; keys must match exactly.
+
+    ``check_folder`` runs first, so nothing large is allocated before it is known to fit.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from .archs import build, load_strict
+    from .formats.tensors import finalize
 
-    config = read_config(folder)
+    config, expected = check_folder(folder)
+    what = str(Path(folder) / WEIGHTS_FILE)
     try:
-        state_dict = load_file(str(folder / WEIGHTS_FILE), device="cpu")
+        state_dict = load_file(what, device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{folder / WEIGHTS_FILE} is corrupt ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(f"{what} is corrupt ({str(exc).splitlines()[0][:200]})") from None
+    finalize(state_dict, expected, what)
     net = build(config["arch"], config["arch_kwargs"])
-    load_strict(net, state_dict, what=str(folder / WEIGHTS_FILE))
+    load_strict(net, state_dict, what=what)
     return net.eval(), config
+
+
+def _check_header(header: dict[str, list[int]], expected: dict[str, Any], what: str) -> None:
+    """The safetensors header's keys and shapes must be the network's (before any data is read)."""
+    missing = [k for k in expected if k not in header]
+    unexpected = [k for k in header if k not in expected]
+    wrong = [k for k in expected if k in header and list(header[k]) != list(expected[k].shape)]
+    if missing or unexpected or wrong:
+        first = (missing or unexpected or wrong)[0]
+        raise CheckpointError(
+            f"{what} does not match its config.json ({len(missing)} missing, {len(unexpected)} unexpected, "
+            f"{len(wrong)} wrong-shape keys, e.g. {first[:80]})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,13 +252,44 @@ def resolve(info: ModelInfo) -> Path:
     """
     info = single(info)
     folder = cached_folder(info)
+    failures: list[str] = []
     if folder is not None:
         try:
             read_config(folder)
             return folder
-        except CheckpointError:
-            shutil.rmtree(folder, ignore_errors=True)
+        except CheckpointError as exc:
+            failures.append(_discard_damaged(folder, exc))
+    return _materialize_first(info, failures)
+
+
+def load_entry(info: ModelInfo):
+    """(network, config) of a registry entry: its cached folder, checked in full on every load.
+
+    A damaged copy in gan-zoo's own cache (weights changed since conversion, unreadable config)
+    is removed and made again from the entry's sources; the reason is kept for the error
+    message if that is not possible now.
+    """
+    info = single(info)
+    folder = cached_folder(info)
     failures: list[str] = []
+    if folder is not None:
+        try:
+            return load_folder(folder)
+        except (CheckpointError, IntegrityError) as exc:
+            failures.append(_discard_damaged(folder, exc))
+    return load_folder(_materialize_first(info, failures))
+
+
+def _discard_damaged(folder: Path, exc: Exception) -> str:
+    """Remove a damaged converted folder if it is one of gan-zoo's cache slots (else re-raise)."""
+    models = (cache_root() / "models").resolve()
+    if models not in folder.resolve().parents:
+        raise exc
+    shutil.rmtree(folder, ignore_errors=True)
+    return f"its cached copy was damaged and was removed ({exc})"
+
+
+def _materialize_first(info: ModelInfo, failures: list[str]) -> Path:
     for source in info.sources:
         if (source.is_network and download.is_offline()) or isinstance(source, ManualSource):
             continue
@@ -209,7 +338,13 @@ def materialize(info: ModelInfo, source: Source) -> Path:
             source.url, downloads / source.filename, sha256=source.sha256, size=source.size, sha256_prefix=source.sha256_prefix
         )
         try:
-            return convert_file(info, source, raw, {"kind": "url", "url": source.url, "sha256": source.sha256 or download.sha256_file(raw)})
+            digest = source.sha256 or download.sha256_file(raw)
+            if not source.sha256:
+                check_pin(info, source, digest)
+            folder = convert_file(info, source, raw, {"kind": "url", "url": source.url, "sha256": digest})
+            if not source.sha256:
+                write_pin(info, source, digest, raw.stat().st_size)
+            return folder
         finally:
             raw.unlink(missing_ok=True)
     if isinstance(source, HubSource):
@@ -220,20 +355,68 @@ def materialize(info: ModelInfo, source: Source) -> Path:
 
 
 def convert_file(info: ModelInfo, source: Source | None, path: Path, provenance: dict[str, Any]) -> Path:
-    """Convert an official file for ``info`` into its cache folder (strict keys, family checked)."""
+    """Convert an official file for ``info`` into its cache folder (strict keys, entry checked)."""
     from .formats import read_official
 
     converted = read_official(path, config=info.config or None)
-    check_family(converted, info)
+    check_entry(converted, info)
     folder = source_dir(info, source) if source is not None else imported_dir(info)
     return write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
 
 
-def check_family(converted, info: ModelInfo) -> None:
+def check_entry(converted, info: ModelInfo) -> None:
+    """A file converted for a registry entry must be that entry's network: same family, same
+    architecture, and the kwargs the entry records for its released weights."""
     from .errors import WrongFamilyError
 
     if converted.family != info.family:
         raise WrongFamilyError(f"the file is a {converted.family} checkpoint, but {info.name} is a {info.family} model")
+    if info.arch and converted.arch != info.arch:
+        raise CheckpointError(f"the file is a {converted.arch} network, but {info.name} is a {info.arch} network")
+    differ = [f"{k}={converted.arch_kwargs.get(k)!r} (expected {v!r})" for k, v in info.arch_kwargs.items()
+              if converted.arch_kwargs.get(k) != v]
+    if differ:
+        raise CheckpointError(f"the file is not {info.name}'s network: its {', '.join(differ[:3])}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pins: the first download of a file without a published sha256 fixes what later ones must be
+
+
+def pin_path(info: ModelInfo, source: Source) -> Path:
+    return cache_root() / "pins" / info.name / f"{source.key}.json"
+
+
+def check_pin(info: ModelInfo, source: Source, digest: str) -> None:
+    """Raise ``IntegrityError`` when a pin exists for this source and ``digest`` differs from it."""
+    path = pin_path(info, source)
+    try:
+        pin = json.loads(path.read_text())
+        pinned = pin["sha256"]
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IntegrityError(f"the pin {path} is unreadable; delete it to accept the file {info.name} now downloads") from None
+    if digest != pinned:
+        raise IntegrityError(
+            f"{source.describe()} is not the file first downloaded for {info.name} on {pin.get('date', '?')} "
+            f"(sha256 {digest[:16]}..., pinned {str(pinned)[:16]}...); it was removed. If upstream really replaced it, "
+            f"delete {path} and download again"
+        )
+
+
+def write_pin(info: ModelInfo, source: Source, digest: str, size: int) -> None:
+    """Record the sha256 of a first download (kept if a pin already exists)."""
+    import datetime
+
+    path = pin_path(info, source)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    date = datetime.date.today().isoformat()
+    tmp.write_text(json.dumps({"sha256": digest, "size": size, "source": source.describe(), "date": date}, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
@@ -246,24 +429,16 @@ def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
         if config_path is None or not _is_zoo_config(config_path):
             return _materialize_mixin_repo(info, source, config_path, hub_cache)
         folder = source_dir(info, source)
-        tmp = Path(tempfile.mkdtemp(prefix=".hub-", dir=_mkdir(folder.parent)))
-        try:
+        with replace_folder(folder, is_zoo_owned) as tmp:
             shutil.copyfile(config_path, tmp / CONFIG_FILE)
-            for name in (WEIGHTS_FILE,):
-                shutil.copyfile(download.hub_download(source.repo_id, name, source.revision, hub_cache), tmp / name)
+            shutil.copyfile(download.hub_download(source.repo_id, WEIGHTS_FILE, source.revision, hub_cache), tmp / WEIGHTS_FILE)
             if source.sha256:
                 download.verify_file(tmp / WEIGHTS_FILE, source.sha256, source.size, what=f"{source.repo_id}/{WEIGHTS_FILE}")
             try:
                 shutil.copyfile(download.hub_download(source.repo_id, CARD_FILE, source.revision, hub_cache), tmp / CARD_FILE)
             except DownloadError:
                 pass  # a card is optional on the Hub side
-            read_config(tmp)
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            check_folder(tmp)
         return folder
     raw, filename = _hub_file_preferring_safetensors(source, hub_cache)
     provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename}
@@ -303,7 +478,7 @@ def _materialize_mixin_repo(info: ModelInfo, source: HubSource, config_path: Pat
     official = read_mixin_config(config_path) or {}
     converted = read_official(raw, config={**official, **info.config} or None)
     if info.family:
-        check_family(converted, info)
+        check_entry(converted, info)
     provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename, "official_config": official}
     task = TASK_OF_FAMILY[converted.family]
     card = card_text(info)
@@ -363,11 +538,6 @@ def _materialize_packaged(info: ModelInfo, source: PackagedSource) -> Path:
         raise CheckpointError(f"{info.name}: packaged source lists no param/checkpoint file")
     provenance = {"kind": "packaged", "distribution": source.distribution, "files": dict(source.files), "sha256": dict(source.sha256)}
     return convert_file(info, source, main, provenance)
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def card_text(info: ModelInfo) -> str | None:
@@ -435,7 +605,7 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
     if info is not None:
         source = _matching_source(info, path)
         converted = read_official(path, config=config or info.config or None)
-        check_family(converted, info)
+        check_entry(converted, info)
         provenance = {"kind": "import", "file": path.name, "sha256": download.sha256_file(path)}
         if out is not None:
             folder = out
@@ -447,6 +617,10 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
         return folder, converted
     from .loading import TASK_OF_FAMILY
 
+    from .registry import check_name
+
+    if name is not None:
+        check_name(name)
     converted = read_official(path, config=config)
     label = name or path.stem
     folder = out or Path.cwd() / label

@@ -9,27 +9,54 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import CheckpointError
+from .limits import ArchLimits, count_parameters
 
 
 ARCH_MODULES = ("esrgan", "pix2pix", "cyclegan", "huggan")  # modules under zoo.archs with an ARCHS table
 
 
-def arch_classes() -> dict[str, type]:
-    """Every architecture by name (imports torch)."""
+def _modules():
     import importlib
 
+    return [importlib.import_module(f"{__name__}.{name}") for name in ARCH_MODULES]
+
+
+def arch_classes() -> dict[str, type]:
+    """Every architecture by name (imports torch)."""
     classes: dict[str, type] = {}
-    for name in ARCH_MODULES:
-        classes.update(importlib.import_module(f"{__name__}.{name}").ARCHS)
+    for module in _modules():
+        classes.update(module.ARCHS)
     return classes
 
 
-def build(arch: str, kwargs: Mapping[str, Any]):
-    """A freshly initialised ``torch.nn.Module`` of architecture ``arch``."""
+def arch_limits() -> dict[str, "ArchLimits"]:
+    """Every architecture's ``ArchLimits`` (kwarg rules and parameter ceiling) by name."""
+    limits: dict[str, ArchLimits] = {}
+    for module in _modules():
+        limits.update(module.LIMITS)
+    return limits
+
+
+def build(arch: Any, kwargs: Any, *, meta: bool = False):
+    """A freshly initialised ``torch.nn.Module`` of architecture ``arch``.
+
+    ``kwargs`` is checked against the architecture's limits (types, ranges), then the network
+    is built on the meta device (no memory) and its parameter count checked against the
+    ceiling, before anything is allocated. ``meta=True`` returns that meta-device network.
+    """
+    import torch
+
     classes = arch_classes()
-    if arch not in classes:
-        raise CheckpointError(f"unknown architecture {arch!r}")
+    if not isinstance(arch, str) or arch not in classes:
+        raise CheckpointError(f"unknown architecture {str(arch)[:60]!r}")
+    limits = arch_limits()[arch]
+    limits.check_kwargs(arch, kwargs)
     try:
+        with torch.device("meta"):
+            net = classes[arch](**kwargs)
+        limits.check_size(arch, count_parameters(net))
+        if meta:
+            return net
         return classes[arch](**kwargs)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"cannot build {arch} with {dict(kwargs)}: {exc}") from None

@@ -20,7 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .norms import conv_bias, norm_layer
+from .limits import BOOL, ArchLimits, Int, OneOf
+from .norms import NORMS, conv_bias, norm_layer
 from .translate_fast import cl, fast_path_ok, run_fast
 
 PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}
@@ -92,3 +93,12 @@ class ResnetGenerator(nn.Module):
 
 
 ARCHS: dict[str, type[nn.Module]] = {"resnet": ResnetGenerator}
+
+# Released: the resnet_9blocks generators (11.4M parameters).
+LIMITS = {
+    "resnet": ArchLimits(
+        kwargs={"input_nc": Int(1, 64), "output_nc": Int(1, 64), "ngf": Int(1, 512), "norm": OneOf(NORMS), "use_dropout": BOOL,
+                "n_blocks": Int(0, 256), "padding_type": OneOf(("reflect", "replicate", "zero"))},
+        max_parameters=150_000_000, largest_released=11_378_179,
+    ),
+}

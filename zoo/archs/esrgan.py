@@ -61,6 +61,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .limits import ArchLimits, Int, OneOf
+
 LRELU_SLOPE_RRDB = 0.2
 LRELU_SLOPE_SRVGG = 0.1  # SRVGGNetCompact's 'leakyrelu' uses 0.1, unlike RRDB's 0.2
 RESIDUAL_SCALE = 0.2  # RDB and RRDB residual scaling
@@ -428,3 +430,18 @@ class SRVGGNetCompact(nn.Module):
 
 
 ARCHS: dict[str, type[nn.Module]] = {"rrdbnet": RRDBNet, "srvgg": SRVGGNetCompact}
+
+# Released: RealESRGAN_x4plus (RRDBNet, 23 blocks, 64 features) and realesr-general-x4v3
+# (SRVGGNetCompact, 32 convs) are the largest of their kinds.
+LIMITS = {
+    "rrdbnet": ArchLimits(
+        kwargs={"num_in_ch": Int(1, 64), "num_out_ch": Int(1, 64), "num_feat": Int(1, 1024), "num_block": Int(0, 512),
+                "num_grow_ch": Int(1, 1024), "scale": Int(1, 16), "unshuffle": OneOf((1, 2, 4))},
+        max_parameters=200_000_000, largest_released=16_697_987,
+    ),
+    "srvgg": ArchLimits(
+        kwargs={"num_in_ch": Int(1, 64), "num_out_ch": Int(1, 64), "num_feat": Int(1, 1024), "num_conv": Int(0, 1024),
+                "upscale": Int(1, 16), "act_type": OneOf(("prelu", "relu", "leakyrelu"))},
+        max_parameters=50_000_000, largest_released=1_213_296,
+    ),
+}

@@ -29,6 +29,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .limits import ArchLimits, Int
+
 UNET_DOWN = ((64, False, 0.0), (128, True, 0.0), (256, True, 0.0), (512, True, 0.5), (512, True, 0.5), (512, True, 0.5),
              (512, True, 0.5), (512, False, 0.5))  # (out channels, InstanceNorm, dropout) of down1..down8
 UNET_UP = ((512, 512, 0.5), (1024, 512, 0.5), (1024, 512, 0.5), (1024, 512, 0.5), (1024, 256, 0.0), (512, 128, 0.0),
@@ -246,4 +248,14 @@ ARCHS: dict[str, type[nn.Module]] = {
     "huggan_resnet": HugganResNetGenerator,
     "huggan_pix2pix_d": HugganPix2PixDiscriminator,
     "huggan_cyclegan_d": HugganCycleGANDiscriminator,
+}
+
+# Their networks have fixed widths; only channels and the number of residual blocks vary.
+LIMITS = {
+    "huggan_unet": ArchLimits(kwargs={"in_channels": Int(1, 64), "out_channels": Int(1, 64)},
+                              max_parameters=600_000_000, largest_released=54_404_099),
+    "huggan_resnet": ArchLimits(kwargs={"channels": Int(1, 64), "num_residual_blocks": Int(0, 256)},
+                                max_parameters=150_000_000, largest_released=11_378_179),
+    "huggan_pix2pix_d": ArchLimits(kwargs={"in_channels": Int(1, 64)}, max_parameters=100_000_000, largest_released=2_767_808),
+    "huggan_cyclegan_d": ArchLimits(kwargs={"channels": Int(1, 64)}, max_parameters=100_000_000, largest_released=2_764_737),
 }

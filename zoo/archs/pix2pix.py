@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .norms import conv_bias, norm_layer
+from .limits import BOOL, ArchLimits, Int, OneOf
+from .norms import NORMS, conv_bias, norm_layer
 from .translate_fast import apply_norm, conv, conv_transpose, fast_path_ok, post_op
 
 
@@ -194,3 +195,20 @@ class PixelDiscriminator(nn.Module):
 
 
 ARCHS: dict[str, type[nn.Module]] = {"unet": UnetGenerator, "nlayer_d": NLayerDiscriminator, "pixel_d": PixelDiscriminator}
+
+# Released: the unet_256 generators (54.4M parameters) and the n_layers=3 PatchGAN (2.8M).
+LIMITS = {
+    "unet": ArchLimits(
+        kwargs={"input_nc": Int(1, 64), "output_nc": Int(1, 64), "num_downs": Int(5, 16), "ngf": Int(1, 512),
+                "norm": OneOf(NORMS), "use_dropout": BOOL},
+        max_parameters=600_000_000, largest_released=54_423_824,
+    ),
+    "nlayer_d": ArchLimits(
+        kwargs={"input_nc": Int(1, 128), "ndf": Int(1, 512), "n_layers": Int(0, 16), "norm": OneOf(NORMS)},
+        max_parameters=100_000_000, largest_released=2_770_500,
+    ),
+    "pixel_d": ArchLimits(
+        kwargs={"input_nc": Int(1, 128), "ndf": Int(1, 1024), "norm": OneOf(NORMS)},
+        max_parameters=10_000_000, largest_released=9_281,
+    ),
+}

@@ -21,6 +21,7 @@ PAPER = "https://arxiv.org/abs/1703.10593"
 HOMEPAGE = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
 LICENCE = "BSD-2-Clause"
 CONFIG = {"netG": "resnet_9blocks", "norm": "instance", "use_dropout": False}
+ARCH_KWARGS = {"input_nc": 3, "output_nc": 3, "ngf": 64, "norm": "instance", "use_dropout": False, "n_blocks": 9, "padding_type": "reflect"}
 RESOLUTION = 256
 
 # name, title, description, tags, directions in order (AtoB first): (official name, input, output)
@@ -127,7 +128,7 @@ TABLE = (
 
 
 ENTRIES = [
-    translation_entry(row, family="cyclegan", arch="resnet", url=URL, config=CONFIG, test_mode="eval", resolution=RESOLUTION,
+    translation_entry(row, family="cyclegan", arch="resnet", arch_kwargs=ARCH_KWARGS, url=URL, config=CONFIG, test_mode="eval", resolution=RESOLUTION,
                       licence=LICENCE, paper=PAPER, homepage=HOMEPAGE)
     for row in TABLE
 ]

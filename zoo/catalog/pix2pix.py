@@ -2,7 +2,7 @@
 
 Every released file is one generator (``scripts/download_pix2pix_model.sh <name>``), served
 over plain http from the authors' Berkeley server, the only official location. Upstream
-publishes no checksum, so ``sha256`` stays None: the first download is recorded, not verified.
+publishes no checksum, so ``sha256`` stays None: the first download is pinned and later ones must match it.
 
 All five files are the default pix2pix generator: ``unet_256``, batch norm, dropout on (the
 default ``--no_dropout`` is off), 3 -> 3 channels, ngf 64. Dropout has no weights, so the
@@ -21,6 +21,7 @@ PAPER = "https://arxiv.org/abs/1611.07004"
 HOMEPAGE = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
 LICENCE = "BSD-2-Clause"
 CONFIG = {"netG": "unet_256", "norm": "batch", "use_dropout": True}
+ARCH_KWARGS = {"input_nc": 3, "output_nc": 3, "num_downs": 8, "ngf": 64, "norm": "batch", "use_dropout": True}  # unet_256
 RESOLUTION = 256
 
 # name, title, description, tags, directions in order (AtoB first): (official name, input, output)
@@ -60,7 +61,7 @@ TABLE = (
 
 
 ENTRIES = [
-    translation_entry(row, family="pix2pix", arch="unet", url=URL, config=CONFIG, test_mode="official", resolution=RESOLUTION,
+    translation_entry(row, family="pix2pix", arch="unet", arch_kwargs=ARCH_KWARGS, url=URL, config=CONFIG, test_mode="official", resolution=RESOLUTION,
                       licence=LICENCE, paper=PAPER, homepage=HOMEPAGE)
     for row in TABLE
 ]

@@ -9,7 +9,7 @@ from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource
 Row = tuple[str, str, str, tuple[str, ...], tuple[tuple[str, str, str], ...]]
 
 
-def translation_entry(row: Row, *, family: str, arch: str, url: str, config: dict, test_mode: str, resolution: int,
+def translation_entry(row: Row, *, family: str, arch: str, arch_kwargs: dict, url: str, config: dict, test_mode: str, resolution: int,
                       licence: str, paper: str, homepage: str) -> ModelInfo:
     """The registry entry of one row, its card ``model_cards/<name>.md``."""
     name, title, description, tags, directions = row
@@ -21,6 +21,6 @@ def translation_entry(row: Row, *, family: str, arch: str, url: str, config: dic
     )
     return ModelInfo(
         name=name, family=family, task="translate", title=title, description=description, licence=licence,
-        sources=dirs[0].sources, card=f"{name}.md", paper=paper, homepage=homepage, config=dict(config), arch=arch,
+        sources=dirs[0].sources, card=f"{name}.md", paper=paper, homepage=homepage, config=dict(config), arch=arch, arch_kwargs=dict(arch_kwargs),
         tags=tags, directions=dirs, test_mode=test_mode, resolution=resolution,
     )

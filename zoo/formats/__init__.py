@@ -34,14 +34,15 @@ def convert_checkpoint(obj: Any, config: dict[str, Any] | None = None, *, what: 
 
 
 def check_keys(converted: Converted, what: str) -> None:
-    """Strict key and shape check against the arch, built on the meta device (no memory used)."""
-    import torch
-
+    """Strict key and shape check against the arch, built on the meta device (no memory used),
+    within the arch's limits; then the values are made safe to load (``tensors.finalize``)."""
     from ..archs import build, load_strict
+    from .tensors import finalize
 
-    with torch.device("meta"):
-        net = build(converted.arch, converted.arch_kwargs)
+    net = build(converted.arch, converted.arch_kwargs, meta=True)
+    expected = net.state_dict()
     load_strict(net, converted.state_dict, what=what, check_only=True)
+    finalize(converted.state_dict, expected, what)
 
 
 def _describe_keys(obj: Any) -> str:
@@ -71,5 +72,7 @@ def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Con
     if pair is not None:
         from .ncnn import read_ncnn
 
-        return read_ncnn(*pair, config=config)
+        converted = read_ncnn(*pair, config=config)
+        check_keys(converted, path.name)
+        return converted
     return convert_checkpoint(read_checkpoint(path), config, what=path.name)

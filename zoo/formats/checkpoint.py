@@ -8,15 +8,18 @@ refused with ``UnsafeCheckpointError`` before any of its code runs.
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import re
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError, UnsafeCheckpointError
+from .tensors import check_loaded
 
 NCNN_PARAM_MAGIC = b"7767517"
 # What torch's weights-only unpickler says when a pickle asks for something that could run code
@@ -59,31 +62,59 @@ def read_safetensors(path: Path) -> dict[str, Any]:
 
 
 def read_torch_pickle(path: Path) -> Any:
-    """``torch.load(weights_only=True)`` with one-line errors; zip files are memory-mapped."""
+    """``torch.load(weights_only=True)`` with one-line errors; zip files are memory-mapped.
+
+    Pickles written with protocol 3-5 (``torch.save(..., pickle_protocol=4)``) are rewritten
+    into protocol 2 first (``pickle_protocol``), since torch's weights-only reader knows only
+    protocol 2; the same allow-list then decides what they may build.
+    """
     import torch
+
+    from .pickle_protocol import legacy_to_protocol2, protocol_of, zip_to_protocol2
 
     fmt = sniff(path)
     try:
-        if fmt == "torch-zip" and zipfile.is_zipfile(path):
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's protocol and storage warnings; errors are reported below
+            if fmt == "torch-zip" and zipfile.is_zipfile(path):
+                rewritten = zip_to_protocol2(path)
+                if rewritten is None:
+                    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                return torch.load(rewritten, map_location="cpu", weights_only=True)
+            with open(path, "rb") as f:
+                head = f.read(2)
+            if protocol_of(head) > 2:
+                return torch.load(io.BytesIO(legacy_to_protocol2(path.read_bytes())), map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except UnsafeCheckpointError as exc:
+        raise UnsafeCheckpointError(f"refused to load {path.name}: {exc}, which could run code; {SAFE_READING}") from None
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path.name} is not a readable torch checkpoint ({exc})") from None
     except pickle.UnpicklingError as exc:
-        message = str(exc)
+        message = _unpickler_reason(str(exc))
         if CODE_REQUEST.search(message):
             what = _refused_global(message)
             raise UnsafeCheckpointError(
-                f"refused to load {path.name}: the pickle asks for {what}, which could run code; "
-                "gan-zoo reads only tensors and plain containers from pickles"
+                f"refused to load {path.name}: the pickle asks for {what}, which could run code; {SAFE_READING}"
             ) from None
-        raise CheckpointError(f"{path.name} is not a readable torch checkpoint ({_first_line(message)})") from None
-    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, struct.error) as exc:
+        raise CheckpointError(f"{path.name} is not a readable torch checkpoint ({message})") from None
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, struct.error, KeyError, IndexError,
+            TypeError, AttributeError, RecursionError, MemoryError) as exc:
         raise CheckpointError(
-            f"{path.name} is corrupt or truncated ({_first_line(str(exc)) or type(exc).__name__})"
+            f"{path.name} is corrupt or truncated ({_unpickler_reason(str(exc)) or type(exc).__name__})"
         ) from None
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+SAFE_READING = "gan-zoo reads only tensors and plain containers from pickles, and never runs their code"
+
+
+def _unpickler_reason(text: str) -> str:
+    """The cause in one of torch's load errors, without its advice (which would be to run the file's code)."""
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|\nCheck the documentation|$)", text, re.DOTALL)
+    reason = found.group(1) if found else text
+    lines = [line.strip() for line in reason.strip().splitlines() if line.strip()]
+    keep = [line for line in lines if "weights_only" not in line and "trusted source" not in line]
+    return " ".join(keep or lines[:1])[:300]
 
 
 def _refused_global(message: str) -> str:
@@ -98,10 +129,10 @@ def read_checkpoint(path: str | Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"no such file: {path}")
     fmt = sniff(path)
-    if fmt == "safetensors":
-        return read_safetensors(path)
-    if fmt in ("torch-zip", "torch-legacy"):
-        return read_torch_pickle(path)
+    if fmt in ("torch-zip", "torch-legacy", "safetensors"):
+        obj = read_safetensors(path) if fmt == "safetensors" else read_torch_pickle(path)
+        check_loaded(obj, path.name)
+        return obj
     raise CheckpointError(f"{path.name} is an ncnn .param file; import it with its .bin (zoo import {path})")
 
 

@@ -602,8 +602,6 @@ def read_ncnn(param_path: Path, bin_path: Path, config: dict[str, Any] | None = 
     contradiction is a ``CheckpointError``. The state dict holds float32 tensors (fp16 weights
     widened exactly) under the zoo arch's keys and loads strictly into ``build(arch, kwargs)``.
     """
-    import torch
-
     from ..archs import build
 
     param_path, bin_path = Path(param_path), Path(bin_path)
@@ -616,8 +614,7 @@ def read_ncnn(param_path: Path, bin_path: Path, config: dict[str, Any] | None = 
     kwargs = merge_official_config(found.arch_kwargs, config, OFFICIAL_NAMES[found.arch], layout=f"ncnn {found.arch}")
     kwargs.update(FIXED_KWARGS[found.arch])
     weights = read_bin(graph, data, what=bin_path.name)
-    with torch.device("meta"):  # only the key order and shapes are needed
-        target = build(found.arch, kwargs).state_dict()
+    target = build(found.arch, kwargs, meta=True).state_dict()  # only the key order and shapes are needed
     state_dict = assign_in_order(weights, target, bin_path.name)
 
     notes = [f"read from ncnn {param_path.name} ({len(graph.layers)} layers, {len(weights)} weight arrays)"]

@@ -151,8 +151,7 @@ def _tidy(sd: dict[str, Any], arch: str, kwargs: dict[str, Any]) -> tuple[dict[s
 
     from ..archs import build
 
-    with torch.device("meta"):
-        net = build(arch, kwargs)
+    net = build(arch, kwargs, meta=True)
     expected = net.state_dict()
     modules = dict(net.named_modules())
     out: dict[str, Any] = {}
