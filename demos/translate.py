@@ -19,8 +19,9 @@ import gradio as gr
 from PIL import Image
 
 import zoo
-from zoo.errors import ImageError, ZooError
+from zoo.errors import ZooError
 from zoo.registry import ModelInfo
+from zoo.tasks import images
 
 from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
@@ -74,10 +75,7 @@ def translate(
     with user_errors():
         if test_mode not in ("default", "official", "eval"):
             raise ValueError(f"test_mode must be 'default', 'official' or 'eval', not {test_mode!r}")
-        try:
-            image.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"the image is not readable ({one_line(exc)})") from None
+        images.check_header(image, input_limit())  # size and frames before any decoding
         progress(0.0, desc=f"Loading {model}")
         translator = get_translator(model)
         wanted = translator.info.test_mode if test_mode == "default" else test_mode

@@ -18,8 +18,9 @@ import gradio as gr
 from PIL import Image
 
 import zoo
-from zoo.errors import ImageError, ZooError
+from zoo.errors import ZooError
 from zoo.registry import ModelInfo
+from zoo.tasks import images
 
 from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
@@ -107,10 +108,7 @@ def upscale(
     with user_errors():
         if alpha not in ("model", "resize"):
             raise ValueError(f"alpha must be 'model' or 'resize', not {alpha!r}")
-        try:
-            image.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"the image is not readable ({one_line(exc)})") from None
+        images.check_header(image, input_limit())  # size and frames before any decoding
         progress(0.0, desc=f"Loading {model}")
         upscaler = get_upscaler(model, interpolation)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -140,27 +141,59 @@ def _output_path(src: Path, out_dir: Path, mode: str) -> Path:
     return out_dir / (src.stem + suffix)
 
 
+def _reason(exc: BaseException) -> str:
+    """The cause of ``exc`` on one line (an OSError's strerror, without the temp file's name)."""
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _new_file_mode(dest: Path) -> int:
+    """The permission bits ``open(dest, "w")`` gives: an existing file's own, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(dest).st_mode)
+    except OSError:
+        from .atomic import current_umask
+
+        return 0o666 & ~current_umask()
+
+
 def save_atomic(image: Any, dest: Path) -> None:
-    """Save a PIL image via a temp file in the same folder; nothing is left behind on failure."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=dest.suffix, dir=dest.parent)
+    """Save a PIL image to ``dest`` via a temp file in the same folder, renamed into place: on failure
+    nothing is left behind and an existing ``dest`` is untouched. ``dest`` gets the permissions a
+    plain ``open(dest, "w")`` would (``_new_file_mode``), not the temp file's 0o600."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=dest.suffix, dir=dest.parent)
+    except OSError as exc:
+        raise ZooError(f"cannot write {dest} ({_reason(exc)})") from None
     os.close(fd)
     try:
         fmt_kwargs = {"quality": 95} if dest.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
         try:
             image.save(tmp, **fmt_kwargs)
+            os.chmod(tmp, _new_file_mode(dest))
+            os.replace(tmp, dest)
         except (KeyError, ValueError, OSError) as exc:
-            raise ZooError(f"cannot write {dest.name} ({exc})") from None
-        os.replace(tmp, dest)
+            raise ZooError(f"cannot write {dest.name} ({_reason(exc)})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_kwargs: Any) -> int:
     """Shared body of ``upscale`` / ``translate``: inputs -> ``run(task, image, progress)`` -> outputs.
 
-    Each output is written atomically; one failing image does not stop a batch (exit code 1).
+    OUT is a folder when there are several inputs, when it is one, or when it ends with a slash.
+    Refused before any model is loaded: an output that could land on an input file (e.g. OUT = IN,
+    or a folder into itself) or two inputs of the same name; before any image is processed: an
+    output folder that cannot be written. Each output is written atomically; one failing image
+    does not stop a batch (exit code 1).
     """
     from tqdm.auto import tqdm
 
@@ -173,18 +206,33 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
     inputs = _inputs(sources)
     many = len(inputs) > 1 or Path(sources[0]).is_dir()
     out_target = Path(target)
-    if many and out_target.exists() and not out_target.is_dir():
-        return _fail(f"{out_target} is a file; with several inputs the output must be a folder")
-    if not many and out_target.suffix.lower() not in IMAGE_SUFFIXES and not out_target.is_dir():
+    into_dir = many or out_target.is_dir() or target.endswith(("/", os.sep))
+    if into_dir and out_target.exists() and not out_target.is_dir():
+        return _fail(f"{out_target} is a file; {'with several inputs ' if many else 'ending in a slash, '}the output must be a folder")
+    if not into_dir and out_target.suffix.lower() not in IMAGE_SUFFIXES:
         return _fail(f"cannot tell the image format of {out_target.name}; use an extension such as .png")
+    named: dict[Path, Path] = {}
+    for src in inputs:  # the name an output gets depends on its mode (JPEG -> PNG for alpha): try both
+        dests = {_output_path(src, out_target, mode) for mode in ("RGB", "RGBA")} if into_dir else {out_target}
+        if any(_same_file(src, dest) for dest in dests):
+            return _fail(f"the output would overwrite the input {src}; choose another output file or folder")
+        first = named.setdefault(_output_path(src, out_target, "RGB"), src)
+        if first != src:
+            return _fail(f"{first} and {src} would both be written to {_output_path(src, out_target, 'RGB')}; rename one")
     task = load(args.model, device=args.device, dtype=args.dtype, **load_kwargs)
     if task.task != task_name:
         return _fail(f"{args.model} is a {task.info.family} model for {task.task}, not {what}")
+    out_dir = out_target if into_dir else out_target.parent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as exc:
+        return _fail(f"cannot write into {out_dir} ({'it is a file' if isinstance(exc, FileExistsError) else _reason(exc)})")
     failures = 0
     file_bar = tqdm(inputs, unit="image", disable=not many or args.quiet, desc=task_name)
     for src in file_bar:
         try:
-            image = open_image(src)
+            image = open_image(src, max_megapixels=args.max_megapixels)
             with tqdm(total=0, unit="tile", leave=False, disable=args.quiet, desc=src.name) as bar:
 
                 def progress(done: int, total: int) -> None:
@@ -193,7 +241,7 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
                     bar.refresh()
 
                 result = run(task, image, progress)
-            dest = _output_path(src, out_target, result.mode) if (many or out_target.is_dir()) else out_target
+            dest = _output_path(src, out_target, result.mode) if into_dir else out_target
             save_atomic(result, dest)
             if not many:
                 print(f"{src} -> {dest} ({image.width}x{image.height} -> {result.width}x{result.height})")

@@ -8,16 +8,18 @@ the output back together in the same mode and bit depth.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..errors import ImageError
 
 DEFAULT_MAX_MEGAPIXELS = 16.0  # input limit; override with max_megapixels= or ZOO_MAX_MEGAPIXELS
+ORIENTATION = 0x0112  # the EXIF Orientation tag: 1 upright, 2..8 mirrored / rotated
 
 ImageLike = Union[Image.Image, np.ndarray]
 
@@ -54,45 +56,92 @@ class Planes:
         return self.color.shape[1], self.color.shape[0]
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open an image file fully (so a corrupt file fails here, with a one-line error)."""
+def check_size(width: int, height: int, limit_megapixels: float | None = None) -> None:
+    """Refuse an empty image or one over the megapixel limit (see ``max_megapixels``)."""
+    if width == 0 or height == 0:
+        raise ImageError(f"the image is empty ({width}x{height})")
+    limit = max_megapixels(limit_megapixels)
+    if width * height > limit * 1e6:
+        raise ImageError(
+            f"the image is {width}x{height} ({width * height / 1e6:.1f} MP), over the {limit:g} MP limit "
+            "(raise it with max_megapixels= / --max-megapixels / ZOO_MAX_MEGAPIXELS)"
+        )
+
+
+def check_header(image: Image.Image, limit_megapixels: float | None = None, *, name: str = "the image") -> None:
+    """Refuse, from the header alone (nothing is decoded), an image that is empty, over the megapixel
+    limit, or made of several frames (animated GIF / PNG / WebP, multi-page TIFF).
+
+    A camera JPEG stored as MPO (the photo plus previews) counts as one image: its first frame.
+    """
+    check_size(*image.size, limit_megapixels)
+    frames = int(getattr(image, "n_frames", 1))
+    if frames > 1 and image.format != "MPO":
+        raise ImageError(
+            f"{name} has {frames} frames (an animation or a multi-page file); only single images are supported: "
+            "save the frame you want as its own file first (e.g. `magick 'in.gif[0]' frame.png`)"
+        )
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` decoded and turned as its EXIF Orientation tag says, the tag dropped (``image``
+    itself when it has no tag or 1). A malformed EXIF block is ignored; unreadable pixels raise."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"the image is not readable ({' '.join(str(exc).split())})") from None
+    try:
+        orientation = image.getexif().get(ORIENTATION, 1)
+    except Exception:  # noqa: BLE001  (broken EXIF: keep the pixels as stored)
+        return image
+    return image if orientation in (None, 1) else ImageOps.exif_transpose(image)
+
+
+def open_image(path: str | Path, *, max_megapixels: float | None = None) -> Image.Image:
+    """Open an image file as an upright, fully decoded PIL image.
+
+    The size (against ``max_megapixels``, see ``max_megapixels()``) and the frame count are checked
+    from the header before any pixel is decoded; an EXIF Orientation is applied; a palette image
+    comes back RGB / RGBA. Any problem (corrupt, too large, animated) is one ``ImageError`` line.
+    """
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"no such image file: {path}")
     try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy() if im.mode != "P" else im.convert("RGBA" if "transparency" in im.info else "RGB")
-    except Image.DecompressionBombError:
-        raise ImageError(f"{path.name} is too large to open safely (Pillow's decompression-bomb limit)") from None
+        with warnings.catch_warnings():
+            # Pillow warns from 89 MP up; our own limit, checked before decoding, is the policy
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                check_header(im, max_megapixels, name=path.name)
+                im.load()
+                image = upright(im)
+                image = im.copy() if image is im else image
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path.name} is too large to open safely ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path.name} is not a readable image ({exc})") from None
+        raise ImageError(f"{path.name} is not a readable image ({' '.join(str(exc).split())})") from None
+    return image if image.mode != "P" else image.convert("RGBA" if "transparency" in image.info else "RGB")
 
 
 def split(image: ImageLike, *, limit_megapixels: float | None = None) -> Planes:
-    """Split a PIL image or numpy array into float planes, checking size and mode."""
+    """Split a PIL image or numpy array into float planes, checking size and mode.
+
+    The size is checked before anything is decoded or converted. A PIL image is turned upright
+    by its EXIF Orientation tag (``upright``); of a multi-frame image (animated GIF, multi-page
+    TIFF) the current frame is used: ``open_image`` refuses such files, pick a frame with ``seek``.
+    """
     if isinstance(image, Image.Image):
-        planes = _split_pil(image)
-    elif isinstance(image, np.ndarray):
-        planes = _split_array(image)
-    else:
-        raise ImageError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
-    h, w = planes.color.shape[:2]
-    if h == 0 or w == 0:
-        raise ImageError(f"the image is empty ({w}x{h})")
-    limit = max_megapixels(limit_megapixels)
-    if w * h > limit * 1e6:
-        raise ImageError(
-            f"the image is {w}x{h} ({w * h / 1e6:.1f} MP), over the {limit:g} MP limit "
-            "(raise it with max_megapixels= / --max-megapixels / ZOO_MAX_MEGAPIXELS)"
-        )
-    return planes
+        check_size(*image.size, limit_megapixels)
+        return _split_pil(upright(image))
+    if isinstance(image, np.ndarray):
+        if image.ndim in (2, 3):
+            check_size(image.shape[1], image.shape[0], limit_megapixels)
+        return _split_array(image)
+    raise ImageError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
 
 
 def _split_pil(image: Image.Image) -> Planes:
     mode = image.mode
-    if image.width == 0 or image.height == 0:
-        raise ImageError(f"the image is empty ({image.width}x{image.height})")
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         return _split_array(np.asarray(image).astype(np.uint16))
     if mode == "I":
