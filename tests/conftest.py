@@ -41,7 +41,8 @@ def offline_zoo(monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_ENDPOINT", CLOSED_ENDPOINT)
     monkeypatch.delenv("ZOO_OFFLINE", raising=False)
-    monkeypatch.delenv("ZOO_MAX_MEGAPIXELS", raising=False)
+    for name in ("ZOO_MAX_MEGAPIXELS", "ZOO_MAX_PARAMETERS", "ZOO_DOWNLOAD_DEADLINE", "ZOO_MAX_DOWNLOAD_BYTES"):
+        monkeypatch.delenv(name, raising=False)  # a developer's own limits must not change the tests
 
 
 @pytest.fixture

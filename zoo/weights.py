@@ -310,7 +310,9 @@ def unavailable_message(info: ModelInfo, failures: list[str]) -> str:
     by_hand = next((s for s in info.sources if isinstance(s, (UrlSource, ManualSource))), None)
     missing_packages = [s for s in info.sources if isinstance(s, PackagedSource) and util.find_spec(s.module) is None]
     fixes = []
-    if network:
+    if network and not _is_registered(info):
+        fixes.append("try again with network access")  # an hf: reference, not a registry name
+    elif network:
         fixes.append(f"run `zoo download {info.name}` with network access")
     if by_hand is not None:
         fixes.append(f"fetch {by_hand.url} by hand and run `zoo import {by_hand.filename} --name {info.name}`")
@@ -431,7 +433,8 @@ def _materialize_hub(info: ModelInfo, source: HubSource) -> Path:
         folder = source_dir(info, source)
         with replace_folder(folder, is_zoo_owned) as tmp:
             shutil.copyfile(config_path, tmp / CONFIG_FILE)
-            shutil.copyfile(download.hub_download(source.repo_id, WEIGHTS_FILE, source.revision, hub_cache), tmp / WEIGHTS_FILE)
+            weights_path = download.hub_download(source.repo_id, WEIGHTS_FILE, source.revision, hub_cache, size=source.size)
+            shutil.copyfile(weights_path, tmp / WEIGHTS_FILE)
             if source.sha256:
                 download.verify_file(tmp / WEIGHTS_FILE, source.sha256, source.size, what=f"{source.repo_id}/{WEIGHTS_FILE}")
             try:
@@ -506,7 +509,7 @@ def _hub_file_preferring_safetensors(source: HubSource, hub_cache: Path) -> tupl
             return download.hub_download(source.repo_id, sibling, source.revision, hub_cache), sibling
         except download.RemoteFileMissing:
             pass
-    raw = download.hub_download(source.repo_id, name, source.revision, hub_cache)
+    raw = download.hub_download(source.repo_id, name, source.revision, hub_cache, size=source.size)
     if source.sha256 or source.size:
         _verify_hub_file(raw, source)
     return raw, name
@@ -640,6 +643,10 @@ def _direction_for_file(info: ModelInfo, path: Path) -> ModelInfo:
             return info.variant(d.name)
     options = " or ".join(f"--name {info.name}@{d.name} ({d.official_name or d.label()})" for d in info.directions)
     raise ZooError(f"{info.name} has {len(info.directions)} directions and {path.name} does not say which it is; use {options}")
+
+
+def _is_registered(info: ModelInfo) -> bool:
+    return _registered(info.base_name)
 
 
 def _registered(name: str) -> bool:

@@ -2,8 +2,8 @@
 
 ``FileServer`` serves a ``dict`` of ``path -> bytes`` over real HTTP and can
 misbehave on purpose (truncated bodies, corrupted bytes, error statuses,
-redirects, connection refused) so that download and integrity code can be
-tested without internet access.
+redirects, connection refused, trickled or oversized bodies) so that download
+and integrity code can be tested without internet access.
 
 The module also holds ``BackgroundHTTPServer``, the small threaded-server base
 shared with ``hub_server.LocalHub``.
@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["BackgroundHTTPServer", "FileServer", "parse_range", "send"]
+__all__ = ["BackgroundHTTPServer", "FileServer", "filler", "parse_range", "send", "stream"]
 
 
 # --------------------------------------------------------------------------- base
@@ -104,6 +105,55 @@ def send(
     handler.wfile.flush()
 
 
+def stream(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    pieces: Iterable[bytes],
+    headers: Mapping[str, str] | None = None,
+    *,
+    length: int | None = None,
+    framing: str = "length",
+) -> int:
+    """Write one response whose body is produced piece by piece; return the body bytes written.
+
+    ``framing``: ``"length"`` announces ``Content-Length: length``; ``"close"`` sends no length
+    (an HTTP/1.0 body that ends when the connection closes); ``"chunked"`` uses
+    ``Transfer-Encoding: chunked``. Writing stops quietly when the client hangs up, so the
+    count says how much the client took (plus what the socket buffers held).
+    """
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    if framing == "chunked":
+        handler.send_header("Transfer-Encoding", "chunked")
+    elif framing == "length" and length is not None:
+        handler.send_header("Content-Length", str(length))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    sent = 0
+    try:
+        for piece in pieces:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if framing == "chunked" else piece)
+            sent += len(piece)
+        if framing == "chunked":
+            handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+    except OSError:  # the client hung up (BrokenPipe, ConnectionReset)
+        pass
+    return sent
+
+
+def filler(data: bytes, total: int, piece: int = 1 << 16) -> Iterator[bytes]:
+    """``data`` then zero bytes, ``total`` bytes in all, in pieces of ``piece`` bytes (nothing held in memory)."""
+    for i in range(0, len(data), piece):
+        yield data[i : i + piece]
+    left = total - len(data)
+    zeros = bytes(piece)
+    while left > 0:
+        yield zeros[: min(piece, left)]
+        left -= piece
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """Parse ``Range: bytes=START-[END]`` into an inclusive ``(start, end)``; ``None`` if absent or unsupported."""
     if not header or not header.startswith("bytes=") or "," in header:
@@ -123,6 +173,8 @@ class BackgroundHTTPServer:
     ``url`` is ``http://127.0.0.1:PORT``. Every request is appended to
     ``request_log`` as ``(method, path)`` (path as sent, without the query string)
     and its headers, with lower-cased names, to ``headers_log`` (same index).
+    Streamed responses (``stream``) append ``(path, body bytes written)`` to
+    ``sent_log`` when they end: how much a client took before it hung up.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -130,6 +182,7 @@ class BackgroundHTTPServer:
         self.port = 0
         self.request_log: list[tuple[str, str]] = []
         self.headers_log: list[dict[str, str]] = []
+        self.sent_log: list[tuple[str, int]] = []
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -198,6 +251,22 @@ class BackgroundHTTPServer:
         with self._lock:
             self.request_log.clear()
             self.headers_log.clear()
+            self.sent_log.clear()
+
+    def _record_sent(self, handler: BaseHTTPRequestHandler, sent: int) -> None:
+        with self._lock:
+            self.sent_log.append((urlsplit(handler.path).path, sent))
+
+    def wait_sent(self, count: int = 1, timeout: float = 10.0) -> list[tuple[str, int]]:
+        """``sent_log`` once it holds ``count`` entries (streams end when the client hangs up), or after ``timeout``."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if len(self.sent_log) >= count:
+                    break
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.sent_log)
 
     def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -208,12 +277,15 @@ class BackgroundHTTPServer:
 
 @dataclass
 class _Fault:
-    kind: str  # "truncate" | "corrupt" | "status" | "redirect"
+    kind: str  # "truncate" | "corrupt" | "status" | "redirect" | "trickle" | "inflate"
     times: int | None  # remaining number of affected requests; None = forever
     keep: int | None = None
     data: bytes | None = None
     status: int = 500
     location: str = ""
+    every: float = 0.0
+    total: int = 0
+    framing: str = "length"
 
 
 def _flip_middle_byte(data: bytes) -> bytes:
@@ -222,6 +294,14 @@ def _flip_middle_byte(data: bytes) -> bytes:
         return b"\x00"
     i = len(data) // 2
     return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
+
+
+def _paced(pieces: list[bytes], every: float) -> Iterator[bytes]:
+    """``pieces`` with ``every`` seconds of silence between two of them."""
+    for i, piece in enumerate(pieces):
+        if i:
+            time.sleep(every)
+        yield piece
 
 
 class FileServer(BackgroundHTTPServer):
@@ -242,6 +322,13 @@ class FileServer(BackgroundHTTPServer):
     * ``fail(path, status)``: answer ``status`` (404, 500, ...) with a small body.
     * ``redirect(path, target)``: answer 302 to ``target`` (a path on this
       server or an absolute URL).
+    * ``trickle(path, nbytes, every)``: honest headers, then the body ``nbytes``
+      at a time with ``every`` seconds between pieces (a stalling server).
+    * ``inflate(path, total, framing)``: the file followed by zero bytes,
+      ``total`` bytes in all, framed by ``Content-Length`` (``"length"``), by the
+      connection closing (``"close"``) or chunked (``"chunked"``).
+
+    ``trickle`` and ``inflate`` log to ``sent_log`` how much the client took.
     """
 
     def __init__(self, files: Mapping[str, bytes] | None = None, host: str = "127.0.0.1") -> None:
@@ -277,6 +364,14 @@ class FileServer(BackgroundHTTPServer):
     def redirect(self, path: str, target: str, *, times: int | None = None) -> None:
         location = target if "://" in target else quote(self._key(target))
         self._set_fault(path, _Fault("redirect", times, location=location))
+
+    def trickle(self, path: str, nbytes: int = 1, every: float = 1.0, *, times: int | None = None) -> None:
+        self._set_fault(path, _Fault("trickle", times, keep=nbytes, every=every))
+
+    def inflate(self, path: str, total: int, framing: str = "length", *, times: int | None = None) -> None:
+        if framing not in ("length", "close", "chunked"):
+            raise ValueError(framing)
+        self._set_fault(path, _Fault("inflate", times, total=total, framing=framing))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -323,6 +418,15 @@ class FileServer(BackgroundHTTPServer):
         if fault is not None and fault.kind == "corrupt":
             body = fault.data if fault.data is not None else _flip_middle_byte(data)
         headers = {"Content-Type": "application/octet-stream", "ETag": etag, "Accept-Ranges": "bytes"}
+        if fault is not None and fault.kind in ("trickle", "inflate") and not head:
+            if fault.kind == "trickle":
+                n = max(1, fault.keep or 1)
+                pieces: Iterable[bytes] = _paced([data[i : i + n] for i in range(0, len(data), n)], fault.every)
+                sent = stream(handler, 200, pieces, headers, length=len(data))
+            else:
+                sent = stream(handler, 200, filler(data, fault.total), headers, length=fault.total, framing=fault.framing)
+            self._record_sent(handler, sent)
+            return
         status = 200
         rng = parse_range(handler.headers.get("Range"), len(body))
         if rng is not None:

@@ -27,14 +27,15 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .file_server import BackgroundHTTPServer, parse_range, send
+from .file_server import BackgroundHTTPServer, filler, parse_range, send, stream
 
 __all__ = ["DEFAULT_LFS_SUFFIXES", "LocalHub", "git_blob_sha1"]
 
@@ -85,9 +86,11 @@ class _Repo:
 
 @dataclass
 class _Fault:
-    kind: str  # "flip" | "short" | "drop" | "status"
+    kind: str  # "flip" | "short" | "drop" | "grow" | "trickle" | "status"
     times: int | None  # remaining affected requests, None = forever
     status: int = 500
+    extra: int = 0
+    every: float = 0.2
 
 
 class _HubError(Exception):
@@ -205,7 +208,10 @@ class LocalHub(BackgroundHTTPServer):
         with self._lock:
             return repo_id in self._repos
 
-    def corrupt(self, repo_id: str, filename: str, mode: str = "flip", *, times: int | None = None) -> None:
+    def corrupt(
+        self, repo_id: str, filename: str, mode: str = "flip", *, times: int | None = None, extra: int = 64 << 20,
+        every: float = 0.2,
+    ) -> None:
         """Make GET ``/resolve`` of ``filename`` (any revision) misbehave; HEAD stays honest.
 
         * ``"flip"``: same length, one byte changed. huggingface_hub does NOT notice (it does not hash
@@ -217,13 +223,18 @@ class LocalHub(BackgroundHTTPServer):
           ``httpx2.RemoteProtocolError`` (slow: ~5 s); with ``times=1`` the first retry succeeds (~1 s). It
           only sends ``Range`` if bytes were already written, and it buffers 10 MB chunks, so for small
           files the retry is a plain full GET.
+        * ``"grow"``: HEAD announces the true size, but GET sends the file followed by ``extra`` zero bytes,
+          with a ``Content-Length`` that says so (a hostile mirror). huggingface_hub reads it all before its
+          size check; how much the client took is logged in ``sent_log``.
+        * ``"trickle"``: the true Content-Length, but one byte every ``every`` seconds (never slow enough
+          for a per-read timeout; only an overall deadline ends it). ``sent_log`` records what was taken.
 
         ``times``: number of GETs affected (None = all).
         """
-        if mode not in ("flip", "short", "drop"):
+        if mode not in ("flip", "short", "drop", "grow", "trickle"):
             raise ValueError(mode)
         with self._lock:
-            self._faults[(repo_id, filename)] = _Fault(mode, times)
+            self._faults[(repo_id, filename)] = _Fault(mode, times, extra=extra, every=every)
 
     def fail(self, repo_id: str, filename: str | None = None, status: int = 500, *, times: int | None = None) -> None:
         """Answer ``status`` to requests (HEAD and GET) for ``filename`` or, if None, to every request on the repo.
@@ -358,6 +369,19 @@ class LocalHub(BackgroundHTTPServer):
             headers["X-Linked-Etag"] = f'"{entry["lfs"]["oid"]}"'
             headers["X-Linked-Size"] = str(len(data))
         body = data
+        if fault is not None and fault.kind == "grow" and method == "GET":
+            total = len(data) + fault.extra
+            self._record_sent(h, stream(h, 200, filler(data, total), headers, length=total))
+            return
+        if fault is not None and fault.kind == "trickle" and method == "GET":
+
+            def slowly() -> Iterator[bytes]:
+                for i in range(len(data)):
+                    time.sleep(fault.every)
+                    yield data[i : i + 1]
+
+            self._record_sent(h, stream(h, 200, slowly(), headers, length=len(data)))
+            return
         if fault is not None and fault.kind == "flip":
             i = len(data) // 2
             body = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :] if data else b"\x00"
