@@ -9,7 +9,6 @@ full-size shapes are checked on the meta device.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import OrderedDict
 from pathlib import Path
@@ -21,6 +20,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from conftest import PARITY
+from support.hostile import CodePayload
 from zoo.archs import build, load_strict
 from zoo.archs.cyclegan import ResnetGenerator
 from zoo.archs.norms import set_test_mode
@@ -684,21 +684,11 @@ def test_state_dict_with_a_broken_tensor_is_refused(tmp_path):
     _assert_one_line(exc, "bad_shape.pth")
 
 
-class _Payload:
-    """Unpickling this runs a shell command that creates a marker file: code execution made visible."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 def test_code_carrying_pickle_is_refused_and_never_runs(tmp_path, legacy):
     marker = tmp_path / "code-ran"
     sd = OrderedDict(ResnetGenerator(ngf=8, n_blocks=2).state_dict())
-    sd["model.1.bias"] = _Payload(marker)
+    sd["model.1.bias"] = CodePayload(marker)
     path = save(sd, tmp_path / "latest_net_G_A.pth", legacy=legacy)
     with pytest.raises(UnsafeCheckpointError, match="refused to load latest_net_G_A.pth") as exc:
         read_official(path)

@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 
 import zoo
 from conftest import PARITY
+from support.hostile import CodePayload
 from zoo import cli, weights
 from zoo.archs import build
 from zoo.atomic import clean_leftovers
@@ -228,20 +229,12 @@ def test_pickle_protocols_3_to_5_load_and_import(tmp_path, capsys, protocol, leg
     assert run_cli(capsys, "import", path, "--out", tmp_path / "out")[0] == 0
 
 
-class _Payload:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 @pytest.mark.parametrize("protocol", [4, 5])
 def test_malicious_protocol_4_and_5_pickles_are_called_what_they_are(tmp_path, capsys, protocol, legacy):
     marker = tmp_path / "code-ran"
     sd = rrdb_sd()
-    sd["conv_first.bias"] = _Payload(marker)
+    sd["conv_first.bias"] = CodePayload(marker)
     path = tmp_path / "evil.pth"
     torch.save({"params_ema": sd}, path, pickle_protocol=protocol, _use_new_zipfile_serialization=not legacy)
     code, err = run_cli(capsys, "import", path, "--out", tmp_path / "out")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import torch
 
 import zoo
 from conftest import PARITY
+from support.hostile import CodePayload
 from zoo.errors import CheckpointError, UnsafeCheckpointError
 from zoo.formats.checkpoint import read_checkpoint
 
@@ -21,20 +21,10 @@ GOOD = PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth"
 LEGACY = PARITY / "esrgan" / "esrgan_rrdb_x4_f16_b2_g8" / "checkpoint.pth"
 
 
-class _Payload:
-    """Unpickling this runs a shell command that creates a marker file: code execution made visible."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def _evil_checkpoint(tmp_path: Path, *, legacy: bool) -> tuple[Path, Path]:
     marker = tmp_path / "code-ran"
     sd = dict(torch.load(GOOD, weights_only=True)["params_ema"])
-    sd["conv_first.bias"] = _Payload(marker)  # hidden among real tensors
+    sd["conv_first.bias"] = CodePayload(marker)  # hidden among real tensors
     path = tmp_path / ("evil_legacy.pth" if legacy else "evil.pth")
     torch.save({"params_ema": sd}, path, _use_new_zipfile_serialization=not legacy)
     # the payload really runs under an unrestricted unpickler:
