@@ -36,7 +36,7 @@ def build_app():
             "Models marked *works offline* need no download."
         )
         with gr.Tabs():
-            for module, _label in demos.TABS:
+            for module in demos.TABS:
                 importlib.import_module(module).build_tab()
     return app
 

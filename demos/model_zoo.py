@@ -16,6 +16,8 @@ from zoo.registry import ModelInfo
 
 from .common import available_offline, card_markdown, one_line, user_error
 
+LABEL = "Model zoo"  # the tab's title
+
 COLUMNS = ["name", "task", "family", "scale", "licence", "offline", "first source"]
 
 
@@ -88,7 +90,7 @@ def build_tab() -> gr.Tab:
     first = names[0] if names else None
     card, sources = model_info(first) if first else ("", "")
 
-    with gr.Tab("Model zoo", id="model-zoo") as tab:
+    with gr.Tab(LABEL, id="model-zoo") as tab:
         gr.Markdown("Every model gan-zoo knows. Click a row (or pick a name) to read its card; **Download** fetches its weights into the cache.")
         table = gr.Dataframe(value=table_rows(), headers=COLUMNS, interactive=False, wrap=True, label="Registry")
         with gr.Row():

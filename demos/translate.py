@@ -25,6 +25,8 @@ from zoo.tasks import images
 
 from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
+LABEL = "Translate"  # the tab's title
+
 DEFAULT_MODEL = "cyclegan-horse2zebra"
 SIZE_CHOICES = [
     ("Auto (training scale for U-Nets, native for ResNets)", "auto"),
@@ -120,7 +122,7 @@ def build_tab() -> gr.Tab:
     info = zoo.info(default) if default else None
     directions = direction_choices(info) if info else []
 
-    with gr.Tab("Translate", id="translate") as tab:
+    with gr.Tab(LABEL, id="translate") as tab:
         gr.Markdown(
             "Image-to-image translation with the released pix2pix and CycleGAN generators. "
             "Pick the direction; any image size works (see *Size*), alpha is kept."

@@ -24,6 +24,8 @@ from zoo.tasks import images
 
 from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
 
+LABEL = "Upscale"  # the tab's title
+
 DEFAULT_MODEL = "realesrgan-x4plus"
 DEFAULT_OUTSCALE = 4.0
 ALPHA_CHOICES = [("Upscale alpha with the model", "model"), ("Resize alpha (bicubic)", "resize")]
@@ -66,10 +68,10 @@ def get_upscaler(name: str, interpolation: float = 0.0) -> Any:
 
 
 def default_tile(info: ModelInfo) -> int:
-    """The model's default tile size, from the registry's architecture name (no model loaded)."""
-    from zoo.tasks.upscale import default_tiling
+    """The model's default tile size, from its descriptor (built on the meta device: nothing loaded)."""
+    from zoo.archs import describe
 
-    return int(default_tiling(info.arch)[0])
+    return describe(info.arch, info.arch_kwargs).tile
 
 
 def interpolation_partner(info: ModelInfo) -> ModelInfo | None:
@@ -190,7 +192,7 @@ def build_tab() -> gr.Tab:
     info = zoo.info(default) if default else None
     partner = interpolation_partner(info) if info else None
 
-    with gr.Tab("Upscale", id="upscale") as tab:
+    with gr.Tab(LABEL, id="upscale") as tab:
         gr.Markdown(
             "Super-resolution with ESRGAN-family models. Large images are processed in tiles; "
             "alpha is kept (upscaled by the model or resized)."

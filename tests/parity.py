@@ -127,7 +127,7 @@ def run_junyanz(case_dir: Path, case: dict[str, Any]) -> float:
         if "sha256" in meta and hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
             raise CaseFailure(f"{name} does not match its sha256 in case.json")
         net, _, cfg = load_network(path, config=case["config"])
-        is_generator = cfg["arch"] in ("unet", "resnet")
+        is_generator = net.descriptor.task != "discriminate"
         if is_generator != (kind == "define_G kwargs"):
             raise CaseFailure(f"{name} loaded as {cfg['arch']}, but the case is about {kind}")
         expected_keys = info.get("num_keys_of_current_official_model")
@@ -157,11 +157,14 @@ def _unsupported(family: str) -> Callable[[Path, dict[str, Any]], float]:
     return run
 
 
-RUNNERS: dict[str, Callable[[Path, dict[str, Any]], float]] = {
-    "esrgan": run_esrgan,
-    "pix2pix": run_junyanz,
-    "cyclegan": run_junyanz,
-}
+def runner_of(family_name: str) -> Callable[[Path, dict[str, Any]], float]:
+    """The runner a family declares (``zoo.families``: ``parity_runner``); undeclared families fail."""
+    from zoo.families import family
+
+    try:
+        return globals()[family(family_name).parity_runner]
+    except KeyError:
+        return _unsupported(family_name)
 
 
 def family_of(case_dir: Path, case: dict[str, Any]) -> str:
@@ -174,7 +177,7 @@ def run_case(case_dir: Path) -> tuple[bool, str]:
     try:
         case = json.loads((case_dir / "case.json").read_text())
         family = family_of(case_dir, case)
-        runner = RUNNERS.get(family, _unsupported(family))
+        runner = runner_of(family)
         err = runner(case_dir, case)
         return True, f"PASS {name} max_abs_err={err:.3g}"
     except CaseFailure as exc:

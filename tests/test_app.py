@@ -99,7 +99,7 @@ def twin_entry(offline_cache):
     packaged = tuple(s for s in base.sources if s.kind == "packaged")
     info = registry.ModelInfo(
         name=TWIN, family="esrgan", task="upscale", title="Twin (test)", description="test entry", licence="BSD-3-Clause",
-        sources=packaged, card=base.card, scale=4, config=dict(base.config), interpolate_with=FAST, interpolate_label="toward the original",
+        sources=packaged, card=base.card, scale=4, arch=base.arch, config=dict(base.config), interpolate_with=FAST, interpolate_label="toward the original",
     )
     registry.register(info, replace=True)
     yield info

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import zoo
+from zoo.families import family
 from zoo.cards import card_metadata, read_card
 from zoo.errors import UnknownModelError
 from zoo.registry import DIRECTION_NAMES, HubSource, ManualSource, PackagedSource, UrlSource
@@ -42,7 +43,6 @@ REQUIRED_TRANSLATE = {
     "cyclegan-iphone2dslr-flower": ("iphone2dslr_flower",),
 }
 HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit"}
-ARCHS = {"esrgan": ("rrdbnet", "srvgg"), "pix2pix": ("unet",), "cyclegan": ("resnet",)}
 
 # junyanz/pytorch-CycleGAN-and-pix2pix publishes its generators only on the authors' Berkeley
 # server, and its download scripts fetch them over plain http: there is no https location or
@@ -111,7 +111,7 @@ def test_translate_default_is_horse2zebra():
 def test_entry_is_complete(info):
     assert info.sources, "every entry needs at least one source"
     assert info.licence in HF_LICENCE
-    assert info.arch in ARCHS[info.family]
+    assert info.arch in family(info.family).archs and info.task == family(info.family).task
     for source in all_sources(info):
         if isinstance(source, UrlSource):
             check_url(source.url, info.family)

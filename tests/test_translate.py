@@ -39,7 +39,7 @@ def _net(arch: str, kwargs: dict, seed: int) -> torch.nn.Module:
 def _entry(name: str, family: str, directions: list[tuple[str, str, str, str]], test_mode: str, resolution: int = 256) -> ModelInfo:
     return ModelInfo(
         name=name, family=family, task="translate", title=name, description="test entry", licence="test", sources=(), card="",
-        directions=tuple(Direction(d, a, b, (ManualSource(f"https://example.invalid/{o}.pth", f"{o}.pth"),), o) for d, a, b, o in directions),
+        arch={"pix2pix": "unet", "cyclegan": "resnet"}[family], directions=tuple(Direction(d, a, b, (ManualSource(f"https://example.invalid/{o}.pth", f"{o}.pth"),), o) for d, a, b, o in directions),
         test_mode=test_mode, resolution=resolution,
     )
 
@@ -277,7 +277,7 @@ def test_download_fetches_every_direction_then_works_offline(online, fresh_cache
         for d, a, b, o in (("AtoB", "a", "b", "a2b"), ("BtoA", "b", "a", "b2a"))
     )
     temp_entries(ModelInfo(name="t-dl", family="cyclegan", task="translate", title="t", description="d", licence="x",
-                           sources=(), card="", directions=directions, test_mode="eval"))
+                           sources=(), card="", arch="resnet", directions=directions, test_mode="eval"))
     assert cli.main(["download", "t-dl"]) == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     translator = zoo.load("t-dl")

@@ -232,8 +232,10 @@ def test_load_with_registry_partner(tmp_path, fresh_cache, temp_entries):
 
 
 def test_wrong_family_model_is_not_an_upscaler():
+    """The network's descriptor decides, not the family a config names."""
+    from zoo.archs.cyclegan import ResnetGenerator
     from zoo.tasks.upscale import Upscaler
 
     up = zoo.load(PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth")
-    with pytest.raises(WrongFamilyError):
-        Upscaler(up.net, up.info, {**up.config, "family": "pix2pix"})
+    with pytest.raises(WrongFamilyError, match="is a translation generator, not an upscaler"):
+        Upscaler(ResnetGenerator(ngf=8, n_blocks=1), up.info, up.config)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import ZooError
+from .families import family_names, task_names
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga", ".ppm", ".pgm"}
 DEFAULT_UPSCALER = "realesrgan-x4plus"
@@ -285,13 +286,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
+def _add_upscale(sub) -> None:
+    p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
+    p.add_argument("--model", default=DEFAULT_UPSCALER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER})")
+    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = one pass (default: per model)")
+    p.add_argument("--overlap", type=int, default=None, help="context pixels around each tile (default: per model)")
+    p.add_argument("--outscale", type=float, default=None, help="final scale factor (default: the model's)")
+    p.add_argument("--alpha", choices=["model", "resize"], default="model", help="how to upscale an alpha channel")
+    p.add_argument("--interpolate", type=float, default=None, metavar="A", help="blend A (0..1) of the model's interpolation partner")
+    p.add_argument("--partner", default=None, help="model to interpolate with (default: the registry's partner)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_upscale)
+
+
+def _add_translate(sub) -> None:
+    p = sub.add_parser("translate", help="translate images (pix2pix, CycleGAN)",
+                       description="zoo translate IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
+    p.add_argument("--model", default=DEFAULT_TRANSLATOR, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR})")
+    p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
+    p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
+                   help="trained: resize so the short side is the training resolution (256), translate, resize back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
+    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 2048)")
+    p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
+    p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_translate)
+
+
+TASK_COMMANDS = (_add_upscale, _add_translate)  # one per task: its subcommand
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="gan-zoo: official GAN checkpoints, safely loaded, with image tasks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list the registry")
-    p.add_argument("--task", choices=["upscale", "translate", "inpaint", "generate"])
-    p.add_argument("--family", choices=["esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill"])
+    p.add_argument("--task", choices=task_names())
+    p.add_argument("--family", choices=family_names())
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
 
@@ -321,36 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None, help="Hub token (default: the saved login / HF_TOKEN)")
     p.set_defaults(func=cmd_push)
 
-    p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
-    p.add_argument("--model", default=DEFAULT_UPSCALER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER})")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = one pass (default: per model)")
-    p.add_argument("--overlap", type=int, default=None, help="context pixels around each tile (default: per model)")
-    p.add_argument("--outscale", type=float, default=None, help="final scale factor (default: the model's)")
-    p.add_argument("--alpha", choices=["model", "resize"], default="model", help="how to upscale an alpha channel")
-    p.add_argument("--interpolate", type=float, default=None, metavar="A", help="blend A (0..1) of the model's interpolation partner")
-    p.add_argument("--partner", default=None, help="model to interpolate with (default: the registry's partner)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
-    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_upscale)
-
-    p = sub.add_parser("translate", help="translate images (pix2pix, CycleGAN)",
-                       description="zoo translate IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
-    p.add_argument("--model", default=DEFAULT_TRANSLATOR, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR})")
-    p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
-    p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
-                   help="trained: resize so the short side is the training resolution (256), translate, resize back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
-    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 2048)")
-    p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
-    p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
-    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_translate)
+    for add_command in TASK_COMMANDS:
+        add_command(sub)
 
     p = sub.add_parser("serve", help="start the Gradio app")
     p.add_argument("--host", default="127.0.0.1")

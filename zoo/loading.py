@@ -8,20 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointError, UnknownModelError, ZooError
+from .families import task_names, task_of_family
 from .registry import NAME_PATTERN, HubSource, ModelInfo, get
 
 HUB_REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")  # a commit hash, branch or tag
 
-TASK_OF_FAMILY = {"esrgan": "upscale", "pix2pix": "translate", "cyclegan": "translate", "stylegan2": "generate", "deepfill": "inpaint"}
-TASK_CLASSES = {"upscale": "zoo.tasks.upscale:Upscaler", "translate": "zoo.tasks.translate:Translator"}
-
-
 def task_class(task: str) -> type:
-    try:
-        module, name = TASK_CLASSES[task].split(":")
-    except KeyError:
-        raise ZooError(f"the {task} task is not available yet in this version of gan-zoo") from None
-    return getattr(importlib.import_module(module), name)
+    """The task class of ``task``: ``TASK_CLASS`` of the module ``zoo.tasks.<task>``."""
+    if task not in task_names():
+        raise ZooError(f"the {task} task is not available in this version of gan-zoo")
+    return importlib.import_module(f"zoo.tasks.{task}").TASK_CLASS
+
+
+def task_of(family_name: str) -> str:
+    return task_of_family()[family_name]
 
 
 def file_info(path: Path, family: str) -> ModelInfo:
@@ -29,7 +29,7 @@ def file_info(path: Path, family: str) -> ModelInfo:
     return ModelInfo(
         name=path.stem if path.is_file() else path.name,
         family=family,
-        task=TASK_OF_FAMILY[family],
+        task=task_of(family),
         title=path.name,
         description=f"loaded from {path}",
         licence="unknown (that of the original file)",
@@ -76,7 +76,7 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
         converted = read_official(path, config=config)
         net = build(converted.arch, converted.arch_kwargs)
         load_strict(net, converted.state_dict, what=path.name)
-        cfg = {**converted.config(), "name": path.stem, "task": TASK_OF_FAMILY[converted.family], "notes": converted.notes}
+        cfg = {**converted.config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes}
         return net.eval(), file_info(path, converted.family), cfg
     if not isinstance(name_or_path, str):
         raise TypeError(f"zoo.load takes a model name or a path, not {type(name_or_path).__name__}")
@@ -91,7 +91,7 @@ def _with_family(info: ModelInfo, cfg: dict) -> ModelInfo:
     import dataclasses
 
     family = cfg.get("family", info.family)
-    return dataclasses.replace(info, family=family, task=TASK_OF_FAMILY.get(family, info.task))
+    return dataclasses.replace(info, family=family, task=task_of_family().get(family, info.task))
 
 
 def load(
@@ -106,7 +106,7 @@ def load(
     """See ``zoo.load``. ``interpolate`` blends with the entry's ``interpolate_with`` partner
     (or ``partner``): 0 = this model, 1 = the partner."""
     net, info, cfg = load_network(name_or_path, config=config)
-    task = task_class(TASK_OF_FAMILY[cfg["family"]])(net, info, cfg, device=device, dtype=dtype)
+    task = task_class(task_of(cfg["family"]))(net, info, cfg, device=device, dtype=dtype)
     if interpolate is not None:
         other_name = partner or info.interpolate_with
         if other_name is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .errors import UnknownModelError, ZooError
+from .families import family, family_names, task_names
 
 # A model name is one path component in the cache: no separators, no "..", no leading dot.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
@@ -27,8 +28,6 @@ def check_name(name: str, what: str = "model name") -> str:
     return name
 
 
-FAMILIES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill")
-TASKS = ("upscale", "translate", "inpaint", "generate")
 
 
 class _SourceKind:
@@ -282,10 +281,12 @@ _catalog_loaded = False
 def register(info: ModelInfo, *, replace: bool = False) -> ModelInfo:
     """Add an entry (used by the catalog, and by users and tests for their own models)."""
     _ensure_catalog()
-    if info.family not in FAMILIES:
+    if info.family not in family_names():
         raise ValueError(f"unknown family {info.family!r}")
-    if info.task not in TASKS:
-        raise ValueError(f"unknown task {info.task!r}")
+    if info.task != family(info.family).task:
+        raise ValueError(f"{info.name}: the {info.family} family serves the {family(info.family).task} task, not {info.task!r}")
+    if info.arch not in family(info.family).archs:
+        raise ValueError(f"{info.name}: arch must be one of the {info.family} architectures {family(info.family).archs}, not {info.arch!r}")
     if "@" in info.name:
         raise ValueError(f"{info.name!r}: '@' is reserved for directions (name@AtoB)")
     if not NAME_PATTERN.fullmatch(info.name):
@@ -339,10 +340,10 @@ def get(name: str) -> ModelInfo:
 def all_models(task: str | None = None, family: str | None = None) -> list[ModelInfo]:
     """Entries filtered by task and family, in registration order."""
     _ensure_catalog()
-    if task is not None and task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
-    if family is not None and family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; families are {', '.join(FAMILIES)}")
+    if task is not None and task not in task_names():
+        raise ValueError(f"unknown task {task!r}; tasks are {', '.join(task_names())}")
+    if family is not None and family not in family_names():
+        raise ValueError(f"unknown family {family!r}; families are {', '.join(family_names())}")
     return [
         m
         for m in _REGISTRY.values()

@@ -82,9 +82,12 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
     ``folder`` may be new, empty, or a converted folder gan-zoo wrote (replaced as a whole);
     anything else is refused (``atomic.replace_folder``). Weights are stored float32, each
     tensor on its own (tied weights are copied, as safetensors stores no shared memory), and
-    their sha256 goes into ``config.json`` so every later load can check them.
+    their sha256 goes into ``config.json`` so every later load can check them; so does the
+    network's descriptor (``zoo.archs.descriptor``), so the folder states its own limits.
     """
     from safetensors.torch import save_file
+
+    from .archs import describe
 
     with replace_folder(Path(folder), is_zoo_owned) as tmp:
         save_file(_tensors_to_save(converted.state_dict), str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
@@ -94,6 +97,7 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
             "name": name,
             "task": task,
             **converted.config(),
+            "descriptor": describe(converted.arch, converted.arch_kwargs).as_json(),
             "weights_sha256": download.sha256_file(tmp / WEIGHTS_FILE),
             "source": provenance,
             "notes": list(converted.notes),
@@ -142,9 +146,9 @@ def read_config(folder: Path) -> dict[str, Any]:
     for key in ("family", "arch", "arch_kwargs"):
         if key not in config:
             raise CheckpointError(f"{path} lacks {key!r}; is this a gan-zoo folder?")
-    from .loading import TASK_OF_FAMILY
+    from .families import family_names
 
-    if not isinstance(config["family"], str) or config["family"] not in TASK_OF_FAMILY:
+    if not isinstance(config["family"], str) or config["family"] not in family_names():
         raise CheckpointError(f"{path}: unknown family {str(config['family'])[:60]!r}")
     if not isinstance(config["arch"], str) or config["arch"] not in arch_classes():
         raise CheckpointError(f"{path}: unknown architecture {str(config['arch'])[:60]!r}")
@@ -464,7 +468,7 @@ def _materialize_mixin_repo(info: ModelInfo, source: HubSource, config_path: Pat
     code. The repo's ``config.json`` holds constructor kwargs, checked against the weights.
     """
     from .formats.huggan import MIXIN_WEIGHTS, read_mixin_config
-    from .loading import TASK_OF_FAMILY
+    from .loading import task_of
 
     for filename in MIXIN_WEIGHTS:
         try:
@@ -483,7 +487,7 @@ def _materialize_mixin_repo(info: ModelInfo, source: HubSource, config_path: Pat
     if info.family:
         check_entry(converted, info)
     provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename, "official_config": official}
-    task = TASK_OF_FAMILY[converted.family]
+    task = task_of(converted.family)
     card = card_text(info)
     if card is None:  # keep the repo's own card with the converted weights
         try:
@@ -618,7 +622,7 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
             folder = imported_dir(info)
         write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
         return folder, converted
-    from .loading import TASK_OF_FAMILY
+    from .loading import task_of
 
     from .registry import check_name
 
@@ -627,7 +631,7 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
     converted = read_official(path, config=config)
     label = name or path.stem
     folder = out or Path.cwd() / label
-    task = TASK_OF_FAMILY[converted.family]
+    task = task_of(converted.family)
     card = generic_card(label, converted.family, task, path.name)
     provenance = {"kind": "import", "file": path.name}
     write_converted(folder, converted, name=label, task=task, provenance=provenance, card=card)
@@ -674,7 +678,7 @@ def _matching_source(info: ModelInfo, path: Path) -> Source | None:
         prefix = getattr(source, "sha256_prefix", None)
         if (isinstance(digest, str) and actual == digest) or (prefix and actual.startswith(prefix)):
             return source
-    from .formats import ncnn_pair
+    from .formats.ncnn import ncnn_pair
 
     if ncnn_pair(path) is not None:
         return None

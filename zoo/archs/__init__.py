@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import CheckpointError
+from .descriptor import Descriptor
 from .limits import ArchLimits, count_parameters
-
-
-ARCH_MODULES = ("esrgan", "pix2pix", "cyclegan", "huggan")  # modules under zoo.archs with an ARCHS table
 
 
 def _modules():
     import importlib
 
-    return [importlib.import_module(f"{__name__}.{name}") for name in ARCH_MODULES]
+    from ..families import arch_modules
+
+    return [importlib.import_module(f"{__name__}.{name}") for name in arch_modules()]
 
 
 def arch_classes() -> dict[str, type]:
@@ -60,6 +60,11 @@ def build(arch: Any, kwargs: Any, *, meta: bool = False):
         return classes[arch](**kwargs)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"cannot build {arch} with {dict(kwargs)}: {exc}") from None
+
+
+def describe(arch: str, kwargs: Mapping[str, Any]) -> "Descriptor":
+    """The ``Descriptor`` of ``arch`` built with ``kwargs`` (on the meta device: nothing allocated)."""
+    return build(arch, kwargs, meta=True).descriptor
 
 
 def load_strict(net, state_dict: Mapping[str, Any], what: str = "checkpoint", *, check_only: bool = False) -> None:

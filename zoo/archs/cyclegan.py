@@ -20,12 +20,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .descriptor import Descriptor
 from .limits import BOOL, ArchLimits, Int, OneOf
 from .norms import NORMS, conv_bias, norm_layer
 from .translate_fast import cl, fast_path_ok, run_fast
 
 PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}
 
+
+RESNET_TILE, RESNET_CONTEXT = 2048, 64  # measured defaults (see ResnetGenerator.descriptor)
 
 class ResnetBlock(nn.Module):
     """``x + conv_block(x)`` with two 3x3 convs (padding_type: reflect, replicate or zero)."""
@@ -69,7 +72,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be >= 0, not {n_blocks}")
-        self.input_nc, self.output_nc = input_nc, output_nc
+        self.input_nc, self.output_nc, self.norm = input_nc, output_nc, norm
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, padding=0, bias=bias), norm_layer(norm, ngf), nn.ReLU(True)]
         for mult in (1, 2):
@@ -83,6 +86,16 @@ class ResnetGenerator(nn.Module):
             ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Generator, [-1, 1], fully convolutional. One pass up to 2048 pixels a side (about 2.8 GB for
+        resnet_9blocks); beyond, tiles of 2048 with 64 pixels of context and image-wide statistics
+        (benchmarks/RESULTS.md, "Translate: any size"). 8 pixels is the least its two stride-2
+        stages can reflect-pad."""
+        return Descriptor(task="translate", in_channels=self.input_nc, out_channels=self.output_nc, value_range=(-1.0, 1.0),
+                          size_multiple=4, min_size=8, context=RESNET_CONTEXT, context_exact=False, tile=RESNET_TILE,
+                          image_statistics=self.norm != "none")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.input_nc:

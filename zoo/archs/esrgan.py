@@ -61,6 +61,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .descriptor import Descriptor, round_up
 from .limits import ArchLimits, Int, OneOf
 
 LRELU_SLOPE_RRDB = 0.2
@@ -185,6 +186,9 @@ def _upconv2x_lrelu(x: torch.Tensor, conv: nn.Conv2d, slope: float) -> torch.Ten
     return out
 
 
+RRDB_CONTEXT, RRDB_TILE = 96, 384  # measured tiling defaults (see RRDBNet.descriptor)
+SRVGG_TILE = 512
+
 class ResidualDenseBlock(nn.Module):
     """Five 3x3 convs with dense connections; output ``x + 0.2 * conv5(...)``."""
 
@@ -284,6 +288,16 @@ class RRDBNet(nn.Module):
     def size_multiple(self) -> int:
         """Input height and width must be multiples of this."""
         return self.unshuffle
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Upscaler, [0, 1]. Its receptive field spans hundreds of pixels, but on the real x4plus
+        weights 96 pixels of context keep tiles within one 8-bit level of a single pass (48: 14
+        levels, 64: 9); tiles of 384 keep that overhead at (576/384)^2 = 2.25x and memory bounded
+        (benchmarks/RESULTS.md, "Tiling seams")."""
+        return Descriptor(task="upscale", in_channels=self.num_in_ch, out_channels=self.num_out_ch, scale=self.scale,
+                          size_multiple=self.unshuffle, min_size=self.unshuffle, context=RRDB_CONTEXT, context_exact=False,
+                          tile=RRDB_TILE)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_in_ch:
@@ -390,6 +404,7 @@ class SRVGGNetCompact(nn.Module):
         self.scale = upscale
         self.num_in_ch = num_in_ch
         self.num_out_ch = num_out_ch
+        self.num_conv = num_conv
         layers: list[nn.Module] = [nn.Conv2d(num_in_ch, num_feat, 3, 1, 1), _activation(act_type, num_feat)]
         for _ in range(num_conv):
             layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), _activation(act_type, num_feat)]
@@ -397,6 +412,13 @@ class SRVGGNetCompact(nn.Module):
         self.body = nn.ModuleList(layers)
 
     size_multiple = 1
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Upscaler, [0, 1]. Each output pixel sees exactly num_conv + 2 input pixels around it
+        (one per 3x3 conv), so that much context (rounded up to 8) makes tiling exact."""
+        return Descriptor(task="upscale", in_channels=self.num_in_ch, out_channels=self.num_out_ch, scale=self.scale,
+                          context=round_up(self.num_conv + 2, 8), context_exact=True, tile=SRVGG_TILE)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_in_ch:

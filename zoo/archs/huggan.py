@@ -29,6 +29,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .cyclegan import RESNET_CONTEXT, RESNET_TILE
+from .descriptor import Descriptor
 from .limits import ArchLimits, Int
 
 UNET_DOWN = ((64, False, 0.0), (128, True, 0.0), (256, True, 0.0), (512, True, 0.5), (512, True, 0.5), (512, True, 0.5),
@@ -103,6 +105,12 @@ class HugganUNetGenerator(nn.Module):
             nn.Conv2d(128, out_channels, 4, padding=1),
             nn.Tanh(),
         )
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Generator, [-1, 1]; its bottleneck sees the whole image, so it is never tiled."""
+        return Descriptor(task="translate", in_channels=self.in_channels, out_channels=self.out_channels,
+                          value_range=(-1.0, 1.0), size_multiple=256, min_size=256, context=None, image_statistics=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image(x, self.in_channels, self.size_multiple, "HugganUNetGenerator")
@@ -185,6 +193,14 @@ class HugganResNetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(channels), nn.Conv2d(64, channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
+    @property
+    def descriptor(self) -> Descriptor:
+        """Generator, [-1, 1]; tiled like junyanz's ResNet. Only the published 3-channel layout keeps
+        the image size (its first ReflectionPad2d pads by the channel count)."""
+        return Descriptor(task="translate", in_channels=self.channels, out_channels=self.channels, value_range=(-1.0, 1.0),
+                          size_multiple=4, min_size=8, same_size=self.channels == 3, context=RESNET_CONTEXT,
+                          context_exact=False, tile=RESNET_TILE, image_statistics=True)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image(x, self.channels, 1, "HugganResNetGenerator")
         if self.channels == 3 and (x.shape[2] % 4 or x.shape[3] % 4):
@@ -218,6 +234,12 @@ class HugganPix2PixDiscriminator(nn.Module):
         self.in_channels = in_channels
         self.model = nn.Sequential(*_d_layers(in_channels * 2, last_bias=False))
 
+    @property
+    def descriptor(self) -> Descriptor:
+        return Descriptor(task="discriminate", inputs="image_pair", in_channels=self.in_channels, out_channels=1,
+                          value_range=(-1.0, 1.0), size_multiple=16, min_size=16, same_size=False, context=None,
+                          image_statistics=True)
+
     def forward(self, img_a: torch.Tensor, img_b: torch.Tensor) -> torch.Tensor:
         for img in (img_a, img_b):
             _check_image(img, self.in_channels, self.size_multiple, "HugganPix2PixDiscriminator")
@@ -237,6 +259,11 @@ class HugganCycleGANDiscriminator(nn.Module):
         super().__init__()
         self.channels = channels
         self.model = nn.Sequential(*_d_layers(channels, last_bias=True))
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return Descriptor(task="discriminate", in_channels=self.channels, out_channels=1, value_range=(-1.0, 1.0),
+                          size_multiple=16, min_size=16, same_size=False, context=None, image_statistics=True)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         _check_image(img, self.channels, self.size_multiple, "HugganCycleGANDiscriminator")

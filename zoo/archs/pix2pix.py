@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .descriptor import Descriptor
 from .limits import BOOL, ArchLimits, Int, OneOf
 from .norms import NORMS, conv_bias, norm_layer
 from .translate_fast import apply_norm, conv, conv_transpose, fast_path_ok, post_op
@@ -87,7 +88,7 @@ class UnetGenerator(nn.Module):
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5, not {num_downs}")
-        self.input_nc, self.output_nc, self.num_downs = input_nc, output_nc, num_downs
+        self.input_nc, self.output_nc, self.num_downs, self.norm = input_nc, output_nc, num_downs, norm
         block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
         for _ in range(num_downs - 5):
             block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
@@ -99,6 +100,13 @@ class UnetGenerator(nn.Module):
     def size_multiple(self) -> int:
         """Input height and width must be multiples of this (the bottleneck is 1x1 at this size)."""
         return 2**self.num_downs
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Generator, [-1, 1]; its bottleneck sees the whole (padded) image, so it is never tiled."""
+        return Descriptor(task="translate", in_channels=self.input_nc, out_channels=self.output_nc, value_range=(-1.0, 1.0),
+                          size_multiple=self.size_multiple, min_size=self.size_multiple, context=None,
+                          image_statistics=self.norm != "none")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = self.size_multiple
@@ -169,6 +177,13 @@ class NLayerDiscriminator(nn.Module):
         layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=bias), norm_layer(norm, ndf * mult), nn.LeakyReLU(0.2)]
         layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
         self.model = nn.Sequential(*layers)
+        self.n_layers, self.norm = n_layers, norm
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """PatchGAN: raw logits, one per 70x70 patch (n_layers 3); sees the concatenated pair."""
+        return Descriptor(task="discriminate", in_channels=self.input_nc, out_channels=1, value_range=(-1.0, 1.0),
+                          same_size=False, context=None, image_statistics=self.norm != "none")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -179,7 +194,7 @@ class PixelDiscriminator(nn.Module):
 
     def __init__(self, input_nc: int = 6, ndf: int = 64, norm: str = "batch") -> None:
         super().__init__()
-        self.input_nc = input_nc
+        self.input_nc, self.norm = input_nc, norm
         bias = conv_bias(norm)
         self.net = nn.Sequential(
             nn.Conv2d(input_nc, ndf, 1, 1, 0),
@@ -189,6 +204,12 @@ class PixelDiscriminator(nn.Module):
             nn.LeakyReLU(0.2),
             nn.Conv2d(ndf * 2, 1, 1, 1, 0, bias=bias),
         )
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """1x1 PatchGAN: a logit per pixel."""
+        return Descriptor(task="discriminate", in_channels=self.input_nc, out_channels=1, value_range=(-1.0, 1.0),
+                          context=0, image_statistics=self.norm != "none")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -1,5 +1,8 @@
-"""Built-in registry entries, one module per family. Importing this package registers them."""
+"""Built-in registry entries, one module per family (``zoo.families``). Importing this package registers them."""
 
-from . import esrgan  # noqa: F401
-from . import pix2pix  # noqa: F401
-from . import cyclegan  # noqa: F401
+import importlib
+
+from ..families import catalog_modules
+
+for _module in catalog_modules():
+    importlib.import_module(f"{__name__}.{_module}")

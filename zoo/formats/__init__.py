@@ -1,9 +1,11 @@
 """Official checkpoint readers: file -> (arch, kwargs, state dict in gan-zoo key names).
 
-``read_official(path, config)`` is the one entry point: it reads the file safely
-(``checkpoint.read_checkpoint``, or the ncnn reader for .param/.bin pairs), then asks each
-family's reader whether it recognises the keys. Family readers are data-driven modules with a
-``convert(obj, config) -> Converted | None`` function.
+``read_official(path, official_kwargs)`` is the one entry point. The readers are the modules the
+families declare (``zoo.families``), in their order: a module with ``read_file(path, kwargs)``
+may claim a whole file (ncnn's .param/.bin pairs); otherwise the file is read safely
+(``checkpoint.read_checkpoint``) and each module with ``convert(obj, kwargs) -> Converted | None``
+is asked whether it recognises the keys. ``official_kwargs`` are the official implementation's
+constructor arguments for what the weights cannot reveal (``zoo.load(path, config=...)``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ from typing import Any
 from ..errors import CheckpointError
 from .base import Converted
 
-FAMILY_READERS = ("esrgan", "pix2pix", "huggan")  # module names under zoo.formats, tried in order
-
-
-def _readers():
+def _readers(kind: str) -> list[Any]:
+    """The declared reader modules that have a ``kind`` function (``read_file`` or ``convert``)."""
     import importlib
 
-    return [importlib.import_module(f"{__name__}.{name}") for name in FAMILY_READERS]
+    from ..families import reader_modules
+
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in reader_modules()]
+    return [m for m in modules if hasattr(m, kind)]
 
 
 def convert_checkpoint(obj: Any, config: dict[str, Any] | None = None, *, what: str = "checkpoint") -> Converted:
     """Detect the family and layout of a loaded checkpoint object and convert it."""
-    for reader in _readers():
+    for reader in _readers("convert"):
         converted = reader.convert(obj, config)
         if converted is not None:
             check_keys(converted, what)
@@ -52,15 +55,6 @@ def _describe_keys(obj: Any) -> str:
     return f"a {type(obj).__name__}, not a dict of tensors"
 
 
-def ncnn_pair(path: Path) -> tuple[Path, Path] | None:
-    """The (.param, .bin) pair for either file of an ncnn model, or None if ``path`` is neither."""
-    if path.suffix == ".param":
-        return path, path.with_suffix(".bin")
-    if path.suffix == ".bin" and path.with_suffix(".param").is_file():
-        return path.with_suffix(".param"), path
-    return None
-
-
 def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Converted:
     """Read an official checkpoint file (any supported family and layout) without running code."""
     from .checkpoint import read_checkpoint
@@ -68,11 +62,9 @@ def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Con
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no such file: {path}")
-    pair = ncnn_pair(path)
-    if pair is not None:
-        from .ncnn import read_ncnn
-
-        converted = read_ncnn(*pair, config=config)
-        check_keys(converted, path.name)
-        return converted
+    for reader in _readers("read_file"):
+        converted = reader.read_file(path, config)
+        if converted is not None:
+            check_keys(converted, path.name)
+            return converted
     return convert_checkpoint(read_checkpoint(path), config, what=path.name)

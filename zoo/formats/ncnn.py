@@ -594,6 +594,21 @@ def _read_files(param_path: Path, bin_path: Path) -> tuple[str, bytes]:
     return text, data
 
 
+def ncnn_pair(path: Path) -> tuple[Path, Path] | None:
+    """The (.param, .bin) pair for either file of an ncnn model, or None if ``path`` is neither."""
+    if path.suffix == ".param":
+        return path, path.with_suffix(".bin")
+    if path.suffix == ".bin" and path.with_suffix(".param").is_file():
+        return path.with_suffix(".param"), path
+    return None
+
+
+def read_file(path: Path, config: dict[str, Any] | None = None) -> Converted | None:
+    """The ncnn model ``path`` is one file of, converted; None when it is not an ncnn file."""
+    pair = ncnn_pair(Path(path))
+    return None if pair is None else read_ncnn(*pair, config=config)
+
+
 def read_ncnn(param_path: Path, bin_path: Path, config: dict[str, Any] | None = None) -> Converted:
     """Read a Real-ESRGAN ncnn model (RRDBNet or SRVGGNetCompact) as a ``Converted``.
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ..archs.descriptor import NOUNS, Descriptor
+from ..errors import WrongFamilyError
 from ..registry import ModelInfo
 
 DTYPES = {
@@ -42,11 +44,25 @@ class Task:
     def __init__(self, net: torch.nn.Module, info: ModelInfo, config: dict[str, Any], *, device: str = "cpu", dtype: Any = None) -> None:
         self.info = info
         self.config = config
+        self.descriptor = self.check_network(net, info.name)
         self.device = torch.device(device)
         self.dtype = resolve_dtype(dtype)
-        if self.device.type == "cpu" and self.dtype == torch.float16:
-            raise ValueError("float16 inference needs a GPU; use float32 or bfloat16 on the CPU")
+        dtype_name = str(self.dtype).removeprefix("torch.")
+        if not self.descriptor.supports(self.device.type, dtype_name):
+            raise ValueError(
+                f"{dtype_name} does not run on {self.device.type} for {info.name}; "
+                f"use {' or '.join(self.descriptor.dtypes.get(self.device.type, ('float32',)))}"
+            )
         self.net = self.place(net)
+
+    @classmethod
+    def check_network(cls, net: torch.nn.Module, name: str) -> Descriptor:
+        """The network's descriptor, if it serves this task (``WrongFamilyError`` otherwise)."""
+        descriptor = getattr(net, "descriptor", None)
+        if not isinstance(descriptor, Descriptor) or descriptor.task != cls.task:
+            what = descriptor.noun if isinstance(descriptor, Descriptor) else f"a {type(net).__name__}"
+            raise WrongFamilyError(f"{name} is {what}, not {NOUNS.get(cls.task, 'a ' + cls.task + ' network')}")
+        return descriptor
 
     def place(self, net: torch.nn.Module) -> torch.nn.Module:
         """``net`` on this task's device and dtype, in eval mode, with frozen parameters."""

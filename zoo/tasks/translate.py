@@ -32,32 +32,26 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
+from ..archs.descriptor import Descriptor
 from ..errors import ImageError, UnknownModelError, WrongFamilyError
+from ..families import family
 from ..registry import ModelInfo
 from . import images, norm_stats
 from .base import Task
 from .tiling import pad_to_multiple, run_tiled
 
 SIZES = ("auto", "trained", "native")
-GLOBAL_ARCHS = ("unet", "huggan_unet")  # receptive field = the whole trained window: no tiling
-TRANSLATE_ARCHS = ("unet", "resnet", "huggan_unet", "huggan_resnet")
 DEFAULT_RESOLUTION = 256
-MIN_SIDE = 8  # below this a ResNet's downsampled features are too small to reflect-pad
-# ResNets run in one pass up to 2048 pixels a side (about 2.8 GB for resnet_9blocks, and it covers
-# the app's 4 MP limit), so the output is exact there. Larger images are tiled; every tile is
-# normalised with statistics recorded on a copy of the image reduced to 2048 pixels a side
-# (benchmarks/RESULTS.md, "Translate: any size").
-RESNET_TILING = (2048, 64)  # (core tile, context) in input pixels
+MIN_SIDE = 8  # the smallest image side translated in any mode
+# Networks whose receptive field is the whole image (descriptor context None: the U-Nets) run at
+# the trained scale by default and are never tiled. The others (ResNets) run in one pass up to
+# their descriptor's tile size (2048 pixels a side, about 2.8 GB for resnet_9blocks, and it
+# covers the app's 4 MP limit), so the output is exact there. Larger images are tiled; every
+# tile is normalised with statistics recorded on a copy of the image reduced to 2048 pixels a
+# side (benchmarks/RESULTS.md, "Translate: any size").
 STATS_SIDE = 2048  # long side of the reduced copy the tiled pass takes its statistics from
 
 ProgressFn = Callable[[int, int], None]
-
-
-def network_io(net: nn.Module) -> tuple[int, int, int]:
-    """(input channels, output channels, size multiple) of a translation generator."""
-    cin = getattr(net, "input_nc", None) or getattr(net, "in_channels", None) or getattr(net, "channels")
-    cout = getattr(net, "output_nc", None) or getattr(net, "out_channels", None) or getattr(net, "channels")
-    return int(cin), int(cout), int(getattr(net, "size_multiple", 1))
 
 
 class Translator(Task):
@@ -80,14 +74,12 @@ class Translator(Task):
         dtype: Any = None,
         test_mode: str | None = None,
     ) -> None:
-        if config.get("arch") not in TRANSLATE_ARCHS:
-            raise WrongFamilyError(f"{info.name} is a {config.get('family')} {config.get('arch')} network, not a translation generator")
         super().__init__(net, info, config, device=device, dtype=dtype)
-        self.test_mode = test_mode or info.test_mode or ("official" if config.get("family") == "pix2pix" else "eval")
+        self.test_mode = test_mode or info.test_mode or family(config["family"]).task_defaults.get("test_mode", "eval")
         self.resolution = int(info.resolution or DEFAULT_RESOLUTION)
         default = info.directions[0].name if info.directions else "AtoB"
         self._nets: dict[str, nn.Module] = {default: self._prepare(self.net)}
-        self._archs: dict[str, str] = {default: config["arch"]}
+        self._descriptors: dict[str, Descriptor] = {default: self.descriptor}
         self.default_direction = default
 
     # -- directions ----------------------------------------------------------------------------
@@ -113,10 +105,9 @@ class Translator(Task):
         if name not in self._nets:
             from ..loading import load_network
 
-            net, _, config = load_network(f"{self.info.base_name}@{name}")
-            if config.get("arch") not in TRANSLATE_ARCHS:
-                raise WrongFamilyError(f"{self.info.base_name}@{name} is not a translation generator")
-            self._nets[name], self._archs[name] = self._prepare(self.place(net)), config["arch"]
+            net, _, _ = load_network(f"{self.info.base_name}@{name}")
+            self._descriptors[name] = self.check_network(net, f"{self.info.base_name}@{name}")
+            self._nets[name] = self._prepare(self.place(net))
         return self._nets[name]
 
     def _prepare(self, net: nn.Module) -> nn.Module:
@@ -167,28 +158,34 @@ class Translator(Task):
             raise ValueError(f"size must be one of {SIZES}, not {size!r}")
         name = self.direction_name(direction)
         net = self.network(name)
-        arch = self._archs[name]
-        cin, _, multiple = network_io(net)
-        if arch == "huggan_resnet" and cin != 3:
+        d = self._descriptors[name]
+        if not d.same_size:
             raise WrongFamilyError(
-                f"{self.name}: a {cin}-channel HugGAN ResNet pads by its channel count, so its output size differs from the "
-                "input's; only the published 3-channel layout can translate images"
+                f"{self.name}: this network's output size differs from its input's (a {d.in_channels}-channel HugGAN ResNet "
+                "pads by its channel count); only the published 3-channel layout can translate images"
             )
         planes = images.split(image, limit_megapixels=max_megapixels)
         width, height = planes.size
         if min(width, height) < MIN_SIDE:
             raise ImageError(f"the image is {width}x{height}; {self.name} needs at least {MIN_SIDE} pixels on each side")
-        color = images.match_channels(planes, cin, self.name)
         if size == "auto":
-            size = "trained" if arch in GLOBAL_ARCHS else "native"
+            size = "trained" if d.context is None else "native"
+        # at native size the image is reflect-padded to the multiple, which needs less padding than image
+        least = max(d.min_size - d.size_multiple + 1, d.size_multiple // 2 + 1, MIN_SIDE)
+        if size == "native" and min(width, height) < least:
+            raise ImageError(
+                f"the image is {width}x{height}; {self.name} translates at native size only from {least} pixels on each "
+                f"side (it needs multiples of {d.size_multiple}); use size='trained'"
+            )
+        color = images.match_channels(planes, d.in_channels, self.name)
         x = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None] * 2 - 1
         with torch.inference_mode():
             if size == "trained":
-                y = self._run_trained(net, x, multiple)
+                y = self._run_trained(net, x, d.size_multiple)
                 if progress is not None:
                     progress(1, 1)
             else:
-                y = self._run_native(net, arch, x, multiple, tile, overlap, progress)
+                y = self._run_native(net, d, x, tile, overlap, progress)
         out = images.quantize(((y[0].float() + 1) / 2).permute(1, 2, 0).cpu().numpy(), planes.bits)
         return images.merge_array(out, None if planes.alpha is None else images.quantize(planes.alpha, planes.bits))
 
@@ -202,22 +199,18 @@ class Translator(Task):
         return at_trained_scale(lambda t: self._forward(net, t), x, self.resolution, multiple)
 
     def _run_native(
-        self, net: nn.Module, arch: str, x: torch.Tensor, multiple: int, tile: int | None, overlap: int | None, progress: ProgressFn | None
+        self, net: nn.Module, d: Descriptor, x: torch.Tensor, tile: int | None, overlap: int | None, progress: ProgressFn | None
     ) -> torch.Tensor:
         height, width = x.shape[2:]
-        if arch in GLOBAL_ARCHS:
-            if min(height, width) <= multiple // 2:
-                raise ImageError(
-                    f"the image is {width}x{height}; {self.name} translates at native size only from "
-                    f"{multiple // 2 + 1} pixels on each side (its U-Net needs multiples of {multiple}); use size='trained'"
-                )
-            tile = 0  # the U-Net's receptive field is the whole padded image: never tiled
-        tile = RESNET_TILING[0] if tile is None else int(tile)
-        overlap = RESNET_TILING[1] if overlap is None else int(overlap)
+        multiple = d.size_multiple
+        if d.context is None:
+            tile = 0  # the receptive field is the whole padded image: never tiled
+        tile = d.tile if tile is None else int(tile)
+        overlap = (d.context or 0) if overlap is None else int(overlap)
         if tile < 0 or overlap < 0:
             raise ValueError("tile and overlap must be >= 0")
         padded, _, _ = pad_to_multiple(x, multiple)
-        out = torch.empty((1, network_io(net)[1], *padded.shape[2:]))
+        out = torch.empty((1, d.out_channels, *padded.shape[2:]))
 
         def sink(region: tuple[int, int, int, int], y: torch.Tensor) -> None:
             y0, y1, x0, x1 = region
@@ -249,3 +242,6 @@ def at_trained_scale(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     padded, _, _ = pad_to_multiple(small, multiple)
     y = forward(padded)[:, :, : size[0], : size[1]]
     return F.interpolate(y, size=(height, width), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
+
+
+TASK_CLASS = Translator  # what zoo.load returns for this task (zoo.loading.task_class)

@@ -16,29 +16,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import ImageError, WrongFamilyError
+from ..errors import ImageError
 from . import images
 from .base import Task
 from .tiling import pad_to_multiple, run_tiled
-
-# Default tiling per architecture: (tile size, context) in input pixels. The context keeps tiled
-# output within one 8-bit level of a single pass (benchmarks/RESULTS.md, "Tiling seams"):
-# - RRDBNet's receptive field is hundreds of pixels; on the real x4plus weights 48 pixels of
-#   context still leave up to 14 levels, 64 up to 9, 96 at most 1, so 96. Tiles of 384 keep that
-#   overhead at (576/384)^2 = 2.25x, and memory is bounded by the banded upsampling tail.
-# - SRVGGNetCompact sees exactly num_conv + 2 pixels around each output pixel, so that much
-#   context (rounded up to 8) makes tiling exact.
-RRDB_TILING = (384, 96)
-SRVGG_TILE = 512
-
-
-def default_tiling(arch: str, arch_kwargs: dict[str, Any] | None = None) -> tuple[int, int]:
-    """(tile, overlap) used when the caller gives none, for an architecture of ``zoo.archs``."""
-    if arch == "srvgg":
-        num_conv = int((arch_kwargs or {}).get("num_conv", 32))
-        return SRVGG_TILE, -(-(num_conv + 2) // 8) * 8
-    return RRDB_TILING
-
 
 LUMA = (0.299, 0.587, 0.114)  # RGB -> gray, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
 ALPHA_MODES = ("model", "resize")
@@ -53,12 +34,11 @@ class Upscaler(Task):
 
     def __init__(self, net: torch.nn.Module, info, config: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(net, info, config, **kwargs)
-        if config.get("family") != "esrgan":
-            raise WrongFamilyError(f"{info.name} is a {config.get('family')} model, not an upscaler")
-        self.scale: int = int(self.net.scale)
-        self.multiple: int = int(getattr(self.net, "size_multiple", 1))
-        self.in_channels: int = int(self.net.num_in_ch)
-        self.default_tile, self.default_overlap = default_tiling(config.get("arch", ""), config.get("arch_kwargs"))
+        d = self.descriptor
+        self.scale: int = d.scale
+        self.multiple: int = d.size_multiple
+        self.in_channels: int = d.in_channels
+        self.default_tile, self.default_overlap = d.tile, d.context or 0
 
     # -- public API --------------------------------------------------------------------------
 
@@ -189,3 +169,6 @@ class _PassProgress:
     def __call__(self, done: int, total: int) -> None:
         if self.callback is not None:
             self.callback(self.index * total + done, self.passes * total)
+
+
+TASK_CLASS = Upscaler  # what zoo.load returns for this task (zoo.loading.task_class)

@@ -1,0 +1,120 @@
+"""A family is declared once (zoo/families): every table is derived, and nothing else names one."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import tokenize
+from pathlib import Path
+
+import pytest
+
+import demos
+import zoo
+from conftest import ROOT
+from zoo import cli, families, loading, registry
+from zoo.archs import arch_classes, arch_limits, build, describe
+from zoo.archs.descriptor import Descriptor
+
+import parity  # tests/parity.py
+
+
+def test_tables_are_derived_from_the_family_list():
+    declared = families.families()
+    assert [f.name for f in declared] == list(families.MODULES)
+    assert registry.family_names() == families.family_names()
+    assert {m.family for m in zoo.list_models()} == set(families.family_names())
+    assert {m.task for m in zoo.list_models()} == set(families.task_names())
+    claimed = [arch for f in declared for arch in f.archs]
+    assert sorted(claimed) == sorted(set(claimed)) == sorted(arch_classes()) == sorted(arch_limits())
+    for f in declared:
+        modules = [importlib.import_module(f"zoo.archs.{m}") for m in f.arch_modules]
+        assert set(f.archs) <= {a for m in modules for a in m.ARCHS}, f.name
+        for reader in f.readers:
+            module = importlib.import_module(f"zoo.formats.{reader}")
+            assert hasattr(module, "convert") or hasattr(module, "read_file"), reader
+        importlib.import_module(f"zoo.catalog.{f.catalog}")
+        assert callable(getattr(parity, f.parity_runner)), f.parity_runner
+
+
+def test_every_task_has_its_class_command_and_tab():
+    parser = cli.build_parser()
+    commands = next(a for a in parser._subparsers._group_actions).choices
+    for task in families.task_names():
+        cls = loading.task_class(task)
+        assert cls.task == task
+        assert task in commands, f"no `zoo {task}` command"
+        assert f"demos.{task}" in demos.TABS, f"no tab for {task}"
+        assert importlib.import_module(f"demos.{task}").LABEL
+    list_parser = commands["list"]
+    choices = {a.dest: a.choices for a in list_parser._actions if a.choices}
+    assert tuple(choices["task"]) == families.task_names() and tuple(choices["family"]) == families.family_names()
+
+
+def _string_literals(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
+        if tok.type == tokenize.STRING:
+            try:
+                value = eval(tok.string, {})  # a literal: plain, raw or byte string
+            except Exception:  # noqa: BLE001  (an f-string: its literal parts are not names)
+                continue
+            out.append((tok.start[0], value))
+    return out
+
+
+def _own_modules() -> dict[str, set[Path]]:
+    """name (family or arch) -> the files allowed to spell it: the modules its family declares, and
+    the declarations themselves (zoo/families, where module names such as "pix2pix" are data)."""
+    own: dict[str, set[Path]] = {}
+    declarations = set((ROOT / "zoo" / "families").glob("*.py"))
+    for f in families.families():
+        files = declarations | {ROOT / "zoo" / "catalog" / f"{f.catalog}.py"}
+        files |= {ROOT / "zoo" / "archs" / f"{m}.py" for m in f.arch_modules}
+        files |= {ROOT / "zoo" / "formats" / f"{m}.py" for m in f.readers}
+        for name in (f.name, *f.archs):
+            own.setdefault(name, set()).update(files)
+    return own
+
+
+def test_nothing_outside_a_familys_modules_names_it_or_its_architectures():
+    own = _own_modules()
+    scanned = sorted((ROOT / "zoo").rglob("*.py")) + sorted((ROOT / "demos").rglob("*.py")) + [ROOT / "app.py", ROOT / "tests" / "parity.py"]
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {value!r}"
+        for path in scanned
+        for line, value in _string_literals(path)
+        if value in own and path not in own[value]
+    ]
+    assert not found, "named by hand outside the family's modules:\n" + "\n".join(found)
+
+
+def test_the_scan_finds_a_name_typed_by_hand(tmp_path):
+    """The scan above must be able to fail: a literal family name in a task module is caught."""
+    sample = tmp_path / "task.py"
+    sample.write_text('GLOBAL = ("unet",)\nif family == "pix2pix":\n    pass\nprint(f"{x} cyclegan")\n')
+    own = _own_modules()
+    hits = [value for _, value in _string_literals(sample) if value in own and sample not in own[value]]
+    assert hits == ["unet", "pix2pix"]
+
+
+@pytest.mark.parametrize("arch", sorted(arch_classes()))
+def test_every_network_describes_itself(arch):
+    d = describe(arch, {})
+    assert isinstance(d, Descriptor) and d.task in ("upscale", "translate", "discriminate")
+    assert d.in_channels >= 1 and d.out_channels >= 1 and d.scale >= 1 and d.size_multiple >= 1
+    assert d.context is None or d.context >= 0
+    assert json.loads(json.dumps(d.as_json()))["task"] == d.task
+    assert build(arch, {}, meta=True).descriptor == d
+
+
+def test_a_converted_folder_records_its_descriptor(tmp_path):
+    from conftest import PARITY
+    from zoo import weights
+
+    folder, _ = weights.import_file(PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth", out=tmp_path / "out")
+    config = json.loads((folder / "config.json").read_text())
+    net = zoo.load(folder).net
+    assert config["descriptor"] == net.descriptor.as_json()
+    assert config["descriptor"]["context"] == 8 and config["descriptor"]["context_exact"]  # 4 convs + 2, rounded to 8
