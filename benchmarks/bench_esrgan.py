@@ -17,7 +17,7 @@ after ``prepare_for_inference()`` when the class has one. Effective GFLOP/s are
 fraction is that over the matmul GFLOP/s. Warm-up calls are not timed; the figures are medians
 of ``--repeats`` timed calls (minimum also shown). One round is matmul, then each network, so
 slow drifts and other load hit all rows alike. Unless ``--no-plain``, the plain module-by-module
-forward (``zoo.archs.esrgan.FAST_PATH = False``: NCHW, no fused oneDNN path) is measured too, as
+forward (``zoo.archs.fast_path.FAST_PATH = False``: NCHW, no fused oneDNN path) is measured too, as
 the before/after baseline.
 
 Acceptance (issue): RRDBNet at >= 0.8 of the matmul figure. The run's section in
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from zoo.archs import esrgan  # noqa: E402
+from zoo.archs import fast_path  # noqa: E402
 from zoo.archs.esrgan import RRDBNet, SRVGGNetCompact, upsample_factors  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -260,12 +260,12 @@ def run(args: argparse.Namespace) -> dict:
             cases.append({"key": f"{name}|{mode}", "name": name, "mode": mode, "net": net, "x": x, "macs": macs, "spec": spec})
 
     def call(case: dict) -> None:
-        esrgan.FAST_PATH = case["mode"] == "fast"
+        fast_path.FAST_PATH = case["mode"] == "fast"
         try:
             with torch.inference_mode():
                 case["net"](case["x"])
         finally:
-            esrgan.FAST_PATH = True
+            fast_path.FAST_PATH = True
 
     times, mm, load_cores = time_cases(args, cases, call)
     ref = mm["gflops_median"]

@@ -20,7 +20,7 @@ transposed convolutions, counted from the layer shapes) / seconds; the fraction 
 matmul GFLOP/s of the same run. Warm-up rounds are not timed; figures are medians of
 ``--repeats`` rounds (minimum also shown), each round being matmul then every case, so slow drifts
 and other load hit all rows alike. Unless ``--no-plain``, the plain module-by-module forward
-(``zoo.archs.translate_fast.FAST_PATH = False``) is measured too, as the before/after baseline.
+(``zoo.archs.fast_path.FAST_PATH = False``) is measured too, as the before/after baseline.
 
 Acceptance (issue): resnet_9blocks >= 0.6 and unet_256 >= 0.4 of the matmul figure (fast path,
 both test modes). The run's section in ``benchmarks/RESULTS.md`` (between the
@@ -45,7 +45,7 @@ for p in (ROOT, HERE):
 
 from bench_esrgan import LOAD_WARN, bench_main, result, summary, time_cases  # noqa: E402
 
-from zoo.archs import build, translate_fast  # noqa: E402
+from zoo.archs import build, fast_path  # noqa: E402
 from zoo.archs.norms import set_test_mode  # noqa: E402
 
 BEGIN = "<!-- bench_translate:begin (written by benchmarks/bench_translate.py; edits inside are overwritten) -->"
@@ -111,12 +111,12 @@ def run(args: argparse.Namespace) -> dict:
 
     def call(case: dict) -> None:
         set_test_mode(case["net"], case["mode"])
-        translate_fast.FAST_PATH = case["path"] == "fast"
+        fast_path.FAST_PATH = case["path"] == "fast"
         try:
             with torch.inference_mode():
                 case["net"](x)
         finally:
-            translate_fast.FAST_PATH = True
+            fast_path.FAST_PATH = True
 
     times, mm, load_cores = time_cases(args, cases, call)
     ref = mm["gflops_median"]

@@ -94,6 +94,25 @@ def temp_entries():
         registry.unregister(name)
 
 
+@pytest.fixture
+def fast_path_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Class names of the networks whose forward took the fast path (``zoo.archs.fast_path.gate``
+    said yes), in call order: a fast-path test fails if the fast path is skipped silently."""
+    from zoo.archs import fast_path
+
+    calls: list[str] = []
+    gate = fast_path.gate
+
+    def spying_gate(net, x):
+        ok = gate(net, x)
+        if ok:
+            calls.append(type(net).__name__)
+        return ok
+
+    monkeypatch.setattr(fast_path, "gate", spying_gate)
+    return calls
+
+
 def parity_case(family: str, name: str) -> Path:
     return PARITY / family / name
 

@@ -12,7 +12,7 @@ Under no_grad in a test mode on the CPU the generator runs the channels_last one
 ``zoo.archs.norms`` (``run_fast``): every conv and transposed conv one oneDNN call on
 channels_last tensors, the final Tanh fused into the last conv, InstanceNorm computed on the
 channels_last data (``translate_fast._batch_stats_norm``), the residual added in place. Same state_dict, outputs equal to the plain forward within float32
-rounding; ``translate_fast.FAST_PATH = False`` or autograd selects the plain forward.
+rounding; ``fast_path.FAST_PATH = False`` or autograd selects the plain forward.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from torch import nn
 from .descriptor import Descriptor
 from .limits import BOOL, ArchLimits, Int, OneOf
 from .norms import NORMS, conv_bias, norm_layer
-from .translate_fast import cl, fast_path_ok, run_fast
+from . import fast_path
+from .translate_fast import MODULE_CALLS, cl, run_fast
 
 PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d}
 
@@ -65,6 +66,8 @@ class ResnetGenerator(nn.Module):
     H' = H when H is a multiple of 4 (two stride-2 downsamplings, two x2 upsamplings).
     """
 
+    FAST_PATH_MODULE_CALLS = MODULE_CALLS  # norm layers run as modules in the fast route
+
     size_multiple = 4
 
     def __init__(self, input_nc: int = 3, output_nc: int = 3, ngf: int = 64, norm: str = "instance", use_dropout: bool = False,
@@ -100,7 +103,7 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.input_nc:
             raise ValueError(f"expected [N, {self.input_nc}, H, W], got {list(x.shape)}")
-        if fast_path_ok(self, x):
+        if fast_path.gate(self, x):
             return run_fast(list(self.model), cl(x)).contiguous()
         return self.model(x)
 

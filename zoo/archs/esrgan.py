@@ -9,14 +9,14 @@ clamped (the task layer clamps).
 
 CPU inference fast path
 -----------------------
-Under ``torch.no_grad()`` / ``torch.inference_mode()`` with a float32 CPU input (and oneDNN
-available and enabled), both networks run a channels_last oneDNN path instead of the
-module-by-module forward. It computes the same function (only float32 rounding differs, ~1e-6,
+When ``zoo.archs.fast_path.gate`` allows it (no autograd, eval mode, float32 CPU input, oneDNN
+available, no hooks on submodules: the rule every network shares), both networks run a
+channels_last oneDNN path instead of the module-by-module forward. It computes the same function (only float32 rounding differs, ~1e-6,
 far inside the 1e-4 parity tolerance) and needs no preparation: the state dict, its key order
 and the parameters are never touched (weights are viewed/converted per call, ~10 ms for the
 16.7M-parameter RRDBNet). Whenever autograd is on (training, or an inference call without
 ``no_grad``), while tracing/exporting/compiling, on other devices and dtypes, or with
-``FAST_PATH = False``, the plain forward runs, so gradients are exactly the reference ones.
+``fast_path.FAST_PATH = False``, the plain forward runs, so gradients are exactly the reference ones.
 Outputs are contiguous NCHW either way.
 
 Measured on a 2-core AMD EPYC (Zen 3, AVX2, KVM guest), torch 2.14.1, 2 threads, fp32, quiet
@@ -27,7 +27,7 @@ general-x4v3 1x3x256x256 (79 GMAC). ``benchmarks/bench_esrgan.py`` gives the cur
   1.70 s -> 0.97 s (1.76x). oneDNN's NHWC kernels read and write the tensors as they are;
   with NCHW every conv reorders its input to a blocked layout and its output back, and those
   temporaries cost 130k-530k page faults per RRDBNet forward.
-* conv + (leaky) ReLU fused (``torch.ops.mkldnn._convolution_pointwise``, a oneDNN post-op):
+* conv + (leaky) ReLU fused (``fast_path.conv_pointwise``, a oneDNN post-op):
   one pass less over each activation; RRDBNet -1.0 %.
 * dense-block concatenations written into channels_last buffers shared by all 3 * num_block
   dense blocks (``torch.cat(out=...)``) instead of fresh tensors: RRDBNet -1.6 %. The four
@@ -61,6 +61,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import fast_path
 from .descriptor import Descriptor, round_up
 from .limits import ArchLimits, Int, OneOf
 
@@ -88,39 +89,8 @@ def upsample_factors(total: int) -> list[int]:
 # oneDNN fast-path helpers (inference only; see the module docstring)
 # --------------------------------------------------------------------------------------------
 
-# Set to False to force the plain module-by-module forward everywhere (benchmark baselines,
-# debugging). The plain forward is always used when autograd is on.
-FAST_PATH = True
-
 _CL = torch.channels_last
 _ONE = [1, 1]
-_HAVE_ONEDNN_OPS: bool | None = None
-
-
-def _have_onednn_ops() -> bool:
-    """Whether this torch build has the oneDNN fused-conv ops used by the fast path."""
-    global _HAVE_ONEDNN_OPS
-    if _HAVE_ONEDNN_OPS is None:
-        try:
-            torch.ops.mkldnn._convolution_pointwise.default
-            _HAVE_ONEDNN_OPS = torch.backends.mkldnn.is_available()
-        except (AttributeError, RuntimeError):
-            _HAVE_ONEDNN_OPS = False
-    return _HAVE_ONEDNN_OPS
-
-
-def _fast_path_ok(x: torch.Tensor, module: nn.Module) -> bool:
-    """True when the fused oneDNN inference path may replace the plain forward."""
-    if not FAST_PATH or torch.is_grad_enabled():
-        return False
-    if x.device.type != "cpu" or x.dtype != torch.float32 or x.ndim != 4 or x.numel() == 0:
-        return False
-    if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return False  # tracing/exporting (ONNX included) and torch.compile see the plain graph
-    if not (torch.backends.mkldnn.enabled and _have_onednn_ops()):
-        return False
-    p = next(module.parameters(), None)
-    return p is not None and p.device.type == "cpu" and p.dtype == torch.float32
 
 
 def _conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, slope: float | None = None,
@@ -129,11 +99,8 @@ def _conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, slop
 
     x and weight channels_last; the output is channels_last.
     """
-    if slope is not None:
-        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, _ONE, _ONE, _ONE, 1, "leaky_relu", [slope], "")
-    if relu:
-        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, _ONE, _ONE, _ONE, 1, "relu", [], "")
-    return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, _ONE, _ONE, _ONE, 1, "none", [], "")
+    act, scalars = ("leaky_relu", [slope]) if slope is not None else ("relu", []) if relu else ("none", [])
+    return fast_path.conv_pointwise(x, weight, bias, _ONE, _ONE, _ONE, 1, act, scalars)
 
 
 def _cl(t: torch.Tensor) -> torch.Tensor:
@@ -302,7 +269,7 @@ class RRDBNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_in_ch:
             raise ValueError(f"expected [N, {self.num_in_ch}, H, W], got {list(x.shape)}")
-        if _fast_path_ok(x, self):
+        if fast_path.gate(self, x):
             return self._forward_fast(x)
         if self.unshuffle > 1:
             x = F.pixel_unshuffle(x, self.unshuffle)
@@ -423,7 +390,7 @@ class SRVGGNetCompact(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_in_ch:
             raise ValueError(f"expected [N, {self.num_in_ch}, H, W], got {list(x.shape)}")
-        if _fast_path_ok(x, self):
+        if fast_path.gate(self, x):
             return self._forward_fast(x)
         out = x
         for layer in self.body:

@@ -8,7 +8,7 @@
 * ``none``: an identity layer (no keys), and convs without bias.
 
 The second half of the module is the no-grad CPU fast path the U-Net and ResNet generators share
-(``fast_path_ok``, ``conv``, ``conv_transpose``, ``apply_norm``, ``run_fast``). Tensors there are
+(``fast_path.gate``, ``conv``, ``conv_transpose``, ``apply_norm``, ``run_fast``). Tensors there are
 float32 [N, C, H, W] activations in whatever range the network produces, channels_last or NCHW
 as each function states.
 """

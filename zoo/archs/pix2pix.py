@@ -12,7 +12,7 @@ Under no_grad in a test mode on the CPU the U-Net runs ``UnetGenerator._forward_
 oneDNN channels_last path of ``zoo.archs.norms``): the recursion unrolled into a down pass and an
 up pass, LeakyReLU / ReLU / Tanh fused into the convs, and each skip concatenation written once,
 already ReLU'd, into the up-conv's input buffer. Same state_dict, outputs equal to the plain
-forward within float32 rounding; ``translate_fast.FAST_PATH = False`` or autograd selects the plain forward.
+forward within float32 rounding; ``fast_path.FAST_PATH = False`` or autograd selects the plain forward.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from torch.nn import functional as F
 from .descriptor import Descriptor
 from .limits import BOOL, ArchLimits, Int, OneOf
 from .norms import NORMS, conv_bias, norm_layer
-from .translate_fast import apply_norm, conv, conv_transpose, fast_path_ok, post_op
+from . import fast_path
+from .translate_fast import MODULE_CALLS, apply_norm, conv, conv_transpose, post_op
 
 
 class UnetSkipBlock(nn.Module):
@@ -83,6 +84,8 @@ class UnetGenerator(nn.Module):
     blocks around the innermost one when ``use_dropout``.
     """
 
+    FAST_PATH_MODULE_CALLS = MODULE_CALLS  # norm layers run as modules in the fast route
+
     def __init__(self, input_nc: int = 3, output_nc: int = 3, num_downs: int = 8, ngf: int = 64, norm: str = "batch",
                  use_dropout: bool = False) -> None:
         super().__init__()
@@ -112,7 +115,7 @@ class UnetGenerator(nn.Module):
         m = self.size_multiple
         if x.ndim != 4 or x.shape[1] != self.input_nc or x.shape[2] % m or x.shape[3] % m:
             raise ValueError(f"expected [N, {self.input_nc}, H, W] with H, W multiples of {m}, got {list(x.shape)}")
-        if fast_path_ok(self, x):
+        if fast_path.gate(self, x):
             return self._forward_fast(x)
         return self.model(x)
 

@@ -3,8 +3,9 @@
 Under ``torch.no_grad()`` / ``torch.inference_mode()``, in a test mode, with float32 CPU tensors,
 the generators run their convs as single oneDNN calls with fused activations (channels_last
 where that pays) instead of module by module. Same parameters and state_dict, nothing cached;
-outputs differ from the plain forward by float32 rounding only. ``FAST_PATH = False`` forces the
-plain forward. benchmarks/RESULTS.md ("pix2pix / CycleGAN: CPU speed") measures each trick.
+outputs differ from the plain forward by float32 rounding only. ``zoo.archs.fast_path`` decides
+when (its ``gate``) and holds the switch (``FAST_PATH``). benchmarks/RESULTS.md ("pix2pix /
+CycleGAN: CPU speed") measures each trick.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from . import fast_path
 
 # --------------------------------------------------------------------------------------------
 # No-grad CPU fast path, shared by pix2pix.py (U-Net) and cyclegan.py (ResNet)
@@ -24,57 +27,13 @@ from torch.nn import functional as F
 # Outputs differ from the plain forward by float32 rounding only (both are as far from a float64
 # evaluation). Norm layers with running statistics (eval BatchNorm), and any norm layer whose
 # ``forward`` was replaced or hooked (``zoo.tasks.norm_stats`` does that), are called as modules;
-# norms with the input's own statistics run as ``_batch_stats_norm``. Any other module with hooks
-# or a replaced ``forward``, autograd, autocast, tracing/compiling, other devices or dtypes, or
-# ``FAST_PATH = False`` -> the plain forward.
-
-FAST_PATH = True  # False forces the plain module-by-module forward (benchmark baselines, debugging)
+# norms with the input's own statistics run as ``_batch_stats_norm``. When the plain forward runs
+# instead is ``zoo.archs.fast_path.gate``'s rule, the same for every network.
 
 _CL = torch.channels_last
-_HAVE_ONEDNN: bool | None = None
-
-
-def _have_onednn() -> bool:
-    """Whether this torch build has the oneDNN fused-convolution ops the fast path calls."""
-    global _HAVE_ONEDNN
-    if _HAVE_ONEDNN is None:
-        try:
-            torch.ops.mkldnn._convolution_pointwise.default
-            torch.ops.mkldnn._convolution_transpose_pointwise.default
-            _HAVE_ONEDNN = torch.backends.mkldnn.is_available()
-        except (AttributeError, RuntimeError):
-            _HAVE_ONEDNN = False
-    return _HAVE_ONEDNN
-
-
-def _replaced(module: nn.Module) -> bool:
-    """True when calling ``module`` may do something other than its class's forward."""
-    return bool(module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__)
-
-
-def fast_path_ok(net: nn.Module, x: torch.Tensor) -> bool:
-    """True when ``net``'s no-grad CPU fast path may replace its plain forward on ``x``."""
-    if not FAST_PATH or torch.is_grad_enabled() or net.training or torch.is_autocast_enabled("cpu"):
-        return False
-    if x.device.type != "cpu" or x.dtype != torch.float32 or x.ndim != 4 or x.numel() == 0:
-        return False
-    if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
-        return False
-    if not (torch.backends.mkldnn.enabled and _have_onednn()):
-        return False
-    if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
-        return False
-    for m in net.modules():
-        if isinstance(m, nn.Dropout) and m.training and m.p > 0:
-            return False
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            if m.padding_mode != "zeros" or isinstance(m.padding, str) or _replaced(m):
-                return False
-            if m.weight.device.type != "cpu" or m.weight.dtype != torch.float32:
-                return False
-        elif m is not net and not isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) and _replaced(m):
-            return False
-    return True
+# The gate is zoo.archs.fast_path.gate; norm layers are called as modules by run_fast, so their
+# hooks (zoo.tasks.norm_stats records and replays image statistics through them) still run.
+MODULE_CALLS = (nn.BatchNorm2d, nn.InstanceNorm2d)
 
 
 def cl(x: torch.Tensor) -> torch.Tensor:
@@ -111,9 +70,7 @@ def conv(x: torch.Tensor, m: nn.Conv2d, act: str = "none", scalars: tuple = ()) 
     """``act(m(x))`` as one oneDNN call; ``act`` is a oneDNN post-op name ("none", "relu",
     "leaky_relu" with ``scalars=(slope,)``, "tanh"). [N, C, H, W] float32 in any layout; the
     output is channels_last, or NCHW for weight-heavy layers (``NCHW_RATIO``)."""
-    return torch.ops.mkldnn._convolution_pointwise(
-        _layout(x, m), m.weight, m.bias, list(m.padding), list(m.stride), list(m.dilation), m.groups, act, list(scalars), ""
-    )
+    return fast_path.conv_pointwise(_layout(x, m), m.weight, m.bias, m.padding, m.stride, m.dilation, m.groups, act, scalars)
 
 
 def conv_transpose(x: torch.Tensor, m: nn.ConvTranspose2d, act: str = "none", scalars: tuple = ()) -> torch.Tensor:
@@ -121,9 +78,8 @@ def conv_transpose(x: torch.Tensor, m: nn.ConvTranspose2d, act: str = "none", sc
     or NCHW from the GEMM route (``GEMM_RATIO``)."""
     if m.weight.numel() >= GEMM_RATIO * x.numel() and m.groups == 1 and all(o < s for o, s in zip(m.output_padding, m.stride)):
         return _activate_(_conv_transpose_gemm(x, m), act, scalars)
-    return torch.ops.mkldnn._convolution_transpose_pointwise(
-        _layout(x, m), m.weight, m.bias, list(m.padding), list(m.output_padding), list(m.stride), list(m.dilation), m.groups,
-        act, list(scalars), "",
+    return fast_path.conv_transpose_pointwise(
+        _layout(x, m), m.weight, m.bias, m.padding, m.output_padding, m.stride, m.dilation, m.groups, act, scalars
     )
 
 
@@ -158,7 +114,7 @@ def apply_norm(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Identity), a single value per channel (the module raises), and any layer whose ``forward``
     was replaced or hooked (``zoo.tasks.norm_stats``) is called as the module.
     """
-    if not _replaced(m) and x.shape[2] * x.shape[3] > 1:
+    if not fast_path.replaced(m) and x.shape[2] * x.shape[3] > 1:
         if type(m) is nn.InstanceNorm2d and not m.track_running_stats:
             return _batch_stats_norm(x, m.weight, m.bias, m.eps, per_sample=True)
         if type(m) is nn.BatchNorm2d and m.training and not m.track_running_stats:
