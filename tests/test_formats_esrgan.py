@@ -27,7 +27,7 @@ def test_manifest_keys_and_shapes_match_exactly(path):
     official = meta_state_dict(manifest["state_dict"])
     wrapped = {manifest["wrapper_keys"][0]: official} if manifest["wrapper_keys"] else official
     inferred = convert_checkpoint(wrapped)  # nothing but the weights
-    given = convert_checkpoint(wrapped, config=manifest["config"])  # the official kwargs agree
+    given = convert_checkpoint(wrapped, official_kwargs=manifest["config"])  # the official kwargs agree
     assert inferred.arch_kwargs == given.arch_kwargs
     net = build(inferred.arch, inferred.arch_kwargs)
     ours = {k: list(v.shape) for k, v in net.state_dict().items()}
@@ -104,27 +104,27 @@ def test_old_arch_x3_needs_the_config_and_x2_weights_fit_it():
     ours = RRDBNet(num_feat=8, num_block=1, num_grow_ch=32, scale=3)
     old = to_old_arch(ours.state_dict(), 1, 1)
     assert convert_checkpoint(old).arch_kwargs["scale"] == 2  # the keys alone say x2
-    conv = convert_checkpoint(old, config={"upscale": 3, "gc": 16, "norm_type": None, "mode": "CNA"})
+    conv = convert_checkpoint(old, official_kwargs={"upscale": 3, "gc": 16, "norm_type": None, "mode": "CNA"})
     net = build(conv.arch, conv.arch_kwargs)
     load_strict(net, conv.state_dict)
     assert net(torch.rand(1, 3, 5, 7)).shape == (1, 3, 15, 21)
     with pytest.raises(CheckpointError, match="contradicts"):
-        convert_checkpoint(old, config={"upscale": 4})
+        convert_checkpoint(old, official_kwargs={"upscale": 4})
     with pytest.raises(CheckpointError, match="not supported"):
-        convert_checkpoint(old, config={"norm_type": "batch"})
+        convert_checkpoint(old, official_kwargs={"norm_type": "batch"})
 
 
 def test_new_arch_is_renamed_and_config_checked():
     ours = RRDBNet(num_feat=8, num_block=2, num_grow_ch=4)
-    conv = convert_checkpoint(to_new_arch(ours.state_dict()), config={"in_nc": 3, "out_nc": 3, "nf": 8, "nb": 2, "gc": 4})
+    conv = convert_checkpoint(to_new_arch(ours.state_dict()), official_kwargs={"in_nc": 3, "out_nc": 3, "nf": 8, "nb": 2, "gc": 4})
     assert conv.layout == "esrgan-new-arch"
     assert list(conv.state_dict) == list(ours.state_dict())
     with pytest.raises(CheckpointError, match="nf=16 contradicts the weights, which say 8"):
-        convert_checkpoint(to_new_arch(ours.state_dict()), config={"nf": 16})
+        convert_checkpoint(to_new_arch(ours.state_dict()), official_kwargs={"nf": 16})
     with pytest.raises(CheckpointError, match="unknown config key 'num_feats'"):
-        convert_checkpoint(to_new_arch(ours.state_dict()), config={"num_feats": 8})
+        convert_checkpoint(to_new_arch(ours.state_dict()), official_kwargs={"num_feats": 8})
     # keys that cannot change the network are ignored
-    convert_checkpoint(to_new_arch(ours.state_dict()), config={"seed": 1, "batch": 4})
+    convert_checkpoint(to_new_arch(ours.state_dict()), official_kwargs={"seed": 1, "batch": 4})
 
 
 def test_srvgg_activation_comes_from_config_when_weights_cannot_tell():
@@ -132,10 +132,10 @@ def test_srvgg_activation_comes_from_config_when_weights_cannot_tell():
     with pytest.raises(CheckpointError, match="act_type"):
         convert_checkpoint({"params": relu})
     for act in ("relu", "leakyrelu"):
-        conv = convert_checkpoint({"params": relu}, config={"act_type": act})
+        conv = convert_checkpoint({"params": relu}, official_kwargs={"act_type": act})
         assert conv.arch_kwargs["act_type"] == act
     with pytest.raises(CheckpointError, match="contradicts"):
-        convert_checkpoint({"params": relu}, config={"act_type": "prelu"})
+        convert_checkpoint({"params": relu}, official_kwargs={"act_type": "prelu"})
     prelu = SRVGGNetCompact(num_feat=8, num_conv=2, upscale=3).state_dict()
     conv = convert_checkpoint({"params_ema": prelu})
     assert conv.arch_kwargs == dict(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=3, act_type="prelu")

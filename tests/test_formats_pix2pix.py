@@ -180,7 +180,7 @@ def test_unet_grid(num_downs, norm, dropout):
     # the official define_G kwargs agree and supply use_dropout
     official = dict(input_nc=input_nc, output_nc=output_nc, ngf=8, netG=f"unet_{2 ** num_downs}", norm=norm,
                     use_dropout=dropout, init_type="normal", init_gain=0.02, gpu_ids=[])
-    given = convert_checkpoint(sd, config=official)
+    given = convert_checkpoint(sd, official_kwargs=official)
     assert given.arch_kwargs == kwargs
     net = assert_same_net(original, given, smooth_input((1, input_nc, 2**num_downs, 2**num_downs), i))
     assert count(net, nn.Dropout) == (num_downs - 5 if dropout else 0)
@@ -210,12 +210,12 @@ def test_resnet_grid(n_blocks, norm, dropout):
     assert inferred.arch_kwargs == kwargs
     official = dict(input_nc=input_nc, output_nc=output_nc, ngf=8, netG=f"resnet_{n_blocks}blocks", norm=norm,
                     use_dropout=dropout, init_type="normal", init_gain=0.02, gpu_ids=[])
-    given = convert_checkpoint(sd, config=official)
+    given = convert_checkpoint(sd, official_kwargs=official)
     assert given.arch_kwargs == kwargs
     net = assert_same_net(original, given, smooth_input((2, input_nc, 32, 36), 100 + i))
     assert count(net, nn.Dropout) == (n_blocks if dropout else 0)
     with pytest.raises(CheckpointError, match="use_dropout"):
-        convert_checkpoint(sd, config={"use_dropout": not dropout})
+        convert_checkpoint(sd, official_kwargs={"use_dropout": not dropout})
 
 
 @pytest.mark.parametrize("padding_type", ["zero", "replicate"])
@@ -231,12 +231,12 @@ def test_resnet_other_padding_types(padding_type, norm, dropout):
         converted = convert_checkpoint(sd)
     else:  # replicate and reflect have the same keys: only the config can tell
         assert convert_checkpoint(sd).arch_kwargs["padding_type"] == "reflect"
-        converted = convert_checkpoint(sd, config={"padding_type": "replicate"})
+        converted = convert_checkpoint(sd, official_kwargs={"padding_type": "replicate"})
     assert converted.arch_kwargs == kwargs
     assert_same_net(original, converted, smooth_input((1, 3, 16, 20), 7))
     if padding_type == "zero":
         with pytest.raises(CheckpointError, match="padding_type"):
-            convert_checkpoint(sd, config={"padding_type": "reflect"})
+            convert_checkpoint(sd, official_kwargs={"padding_type": "reflect"})
 
 
 NLAYER_GRID = [(n_layers, norm) for n_layers in (0, 1, 2, 3, 5) for norm in NORMS]
@@ -255,12 +255,12 @@ def test_nlayer_discriminator_grid(n_layers, norm):
     assert inferred.arch_kwargs == kwargs
     official = dict(input_nc=input_nc, ndf=8, netD="n_layers", n_layers_D=n_layers, norm=norm, init_type="normal",
                     init_gain=0.02, gpu_ids=[])
-    assert convert_checkpoint(sd, config=official).arch_kwargs == kwargs
+    assert convert_checkpoint(sd, official_kwargs=official).arch_kwargs == kwargs
     if n_layers == 3:  # netD 'basic' is n_layers 3 whatever n_layers_D says (define_D ignores it)
-        assert convert_checkpoint(sd, config={**official, "netD": "basic", "n_layers_D": 3}).arch_kwargs == kwargs
+        assert convert_checkpoint(sd, official_kwargs={**official, "netD": "basic", "n_layers_D": 3}).arch_kwargs == kwargs
     else:
         with pytest.raises(CheckpointError, match="netD='basic'"):
-            convert_checkpoint(sd, config={**official, "netD": "basic"})
+            convert_checkpoint(sd, official_kwargs={**official, "netD": "basic"})
     x = smooth_input((2, input_nc, 96, 128), 200 + i)
     assert_same_net(original, inferred, x)
     assert original(x).shape[1] == 1  # raw logit map
@@ -277,9 +277,9 @@ def test_pixel_discriminator(norm):
     assert inferred.arch_kwargs == kwargs
     # define_D is always called with n_layers_D (default 3), which the pixel discriminator ignores
     official = dict(input_nc=6, ndf=8, netD="pixel", n_layers_D=3, norm=norm, init_type="normal", init_gain=0.02, gpu_ids=[])
-    assert convert_checkpoint(sd, config=official).arch_kwargs == kwargs
+    assert convert_checkpoint(sd, official_kwargs=official).arch_kwargs == kwargs
     with pytest.raises(CheckpointError, match="netD='basic'"):
-        convert_checkpoint(sd, config={"netD": "basic"})
+        convert_checkpoint(sd, official_kwargs={"netD": "basic"})
     assert_same_net(original, inferred, smooth_input((2, 6, 20, 24), 300))
 
 
@@ -393,7 +393,7 @@ def test_files_in_every_serialization_read_from_a_path(tmp_path, legacy, metadat
         assert (f.read(2) == b"PK") is not legacy  # the file really is in the format under test
     reloaded = torch.load(path, weights_only=True)
     assert hasattr(reloaded, "_metadata") is metadata
-    converted = read_official(path, config={"netG": "unet_64", "use_dropout": True})
+    converted = read_official(path, official_kwargs={"netG": "unet_64", "use_dropout": True})
     assert converted.arch_kwargs == dict(input_nc=3, output_nc=3, num_downs=6, ngf=8, norm="batch", use_dropout=True)
     assert_same_net(net, converted, smooth_input((1, 3, 64, 64), 3))
 
@@ -404,7 +404,7 @@ def test_pix2pix_2017_release_flavour(tmp_path):
     net = randomize(UnetGenerator(3, 3, num_downs=7, ngf=8, norm="batch", use_dropout=True), 4)
     old = OrderedDict((k, v) for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked"))
     path = save(old, tmp_path / "facades_label2photo.pth", legacy=True)
-    converted = read_official(path, config={"netG": "unet_128", "norm": "batch", "use_dropout": True})
+    converted = read_official(path, official_kwargs={"netG": "unet_128", "norm": "batch", "use_dropout": True})
     assert converted.family == "pix2pix"
     rebuilt = rebuild(converted)
     x = smooth_input((1, 3, 128, 128), 4)
@@ -486,7 +486,7 @@ def test_manifest_keys_and_shapes_match_exactly(path):
     manifest = json.loads(path.read_text())
     official = meta_state_dict(manifest["state_dict"])
     inferred = convert_checkpoint(official)  # nothing but the weights
-    given = convert_checkpoint(official, config=manifest["config"])  # the official define_G kwargs agree
+    given = convert_checkpoint(official, official_kwargs=manifest["config"])  # the official define_G kwargs agree
     _check_against_manifest(given, manifest)
     # without the config, only the U-Net's dropout (invisible in the keys) is unknown; it defaults to off
     expected = dict(given.arch_kwargs, use_dropout=False if given.arch == "unet" else given.arch_kwargs["use_dropout"])
@@ -512,7 +512,7 @@ def test_manifest_with_legacy_instance_norm_keys(path, counter):
     everything = list({**manifest["state_dict"], **legacy_keys}.items())
     random.Random(0).shuffle(everything)  # file order must not matter; the result is in the official order
     official = meta_state_dict(dict(everything))
-    converted = convert_checkpoint(official, config=manifest["config"])
+    converted = convert_checkpoint(official, official_kwargs=manifest["config"])
     _check_against_manifest(converted, manifest)
     assert any(f"dropped {len(legacy_keys)} legacy InstanceNorm" in note for note in converted.notes)
     assert convert_checkpoint(official).arch_kwargs == converted.arch_kwargs
@@ -523,7 +523,7 @@ def test_manifest_as_released_in_2017_without_counters(path):
     manifest = json.loads(path.read_text())
     old = {k: v for k, v in manifest["state_dict"].items() if not k.endswith("num_batches_tracked")}
     assert len(old) < len(manifest["state_dict"])
-    converted = convert_checkpoint(meta_state_dict(old), config=manifest["config"])
+    converted = convert_checkpoint(meta_state_dict(old), official_kwargs=manifest["config"])
     _check_against_manifest(converted, manifest)
 
 
@@ -534,7 +534,7 @@ def test_manifest_as_released_in_2017_without_counters(path):
 def _fixture(name: str):
     case_dir = CASES / name
     case = json.loads((case_dir / "case.json").read_text())
-    converted = read_official(case_dir / case["checkpoint"]["file"], config=case["config"])
+    converted = read_official(case_dir / case["checkpoint"]["file"], official_kwargs=case["config"])
     return case, rebuild(converted), load_file(str(case_dir / "io.safetensors"))
 
 
@@ -578,8 +578,8 @@ def test_cyclegan_eval_and_official_modes_are_identical():
 def test_cyclegan_legacy_fixture_matches_its_modern_twin():
     case_dir = CASES / "cyclegan_resnet9_in_legacy"
     case = json.loads((case_dir / "case.json").read_text())
-    legacy = read_official(case_dir / "checkpoint.pth", config=case["config"])
-    modern = read_official(case_dir / "checkpoint_modern.pth", config=case["config"])
+    legacy = read_official(case_dir / "checkpoint.pth", official_kwargs=case["config"])
+    modern = read_official(case_dir / "checkpoint_modern.pth", official_kwargs=case["config"])
     dropped = case["checkpoint"]["keys_in_file_not_in_current_model (official loader pops them)"]
     assert any(f"dropped {len(dropped)} " in note for note in legacy.notes) and modern.notes == []
     assert legacy.arch_kwargs == modern.arch_kwargs
@@ -621,16 +621,16 @@ def test_checkpoint_of_another_family(small_unet_file):
         check_entry(unet, SimpleNamespace(name="realesrgan-x4plus", family="esrgan", arch="rrdbnet", arch_kwargs={}))
     # a pix2pix config for an ESRGAN file, and an ESRGAN config for a pix2pix file
     with pytest.raises(CheckpointError, match="netG"):
-        read_official(ESRGAN_FILE, config={"netG": "unet_256", "norm": "batch"})
+        read_official(ESRGAN_FILE, official_kwargs={"netG": "unet_256", "norm": "batch"})
     with pytest.raises(CheckpointError, match="unknown config key 'num_block'"):
-        read_official(small_unet_file, config={"num_block": 23})
+        read_official(small_unet_file, official_kwargs={"num_block": 23})
 
 
 def test_a_generator_file_with_a_discriminator_config_is_refused(small_unet_file):
     with pytest.raises(CheckpointError, match="netD"):
-        read_official(small_unet_file, config={"netD": "basic"})
+        read_official(small_unet_file, official_kwargs={"netD": "basic"})
     with pytest.raises(CheckpointError, match="unknown config key 'ndf'"):
-        read_official(small_unet_file, config={"ndf": 8})
+        read_official(small_unet_file, official_kwargs={"ndf": 8})
 
 
 def _assert_one_line(exc: pytest.ExceptionInfo, name: str) -> None:
@@ -729,7 +729,7 @@ CONTRADICTION_IDS = [f"{a}-{f}={list(c.values())[0]}" for a, c, f in CONTRADICTI
 def test_config_that_contradicts_the_weights_names_the_field(arch, config, field):
     sd = _instance_nets()[arch].state_dict()  # ngf/ndf 8, instance norm, no dropout, 3 blocks, 3 layers
     with pytest.raises(CheckpointError, match=rf"\b{field}\b") as exc:
-        convert_checkpoint(sd, config=config)
+        convert_checkpoint(sd, official_kwargs=config)
     assert "\n" not in str(exc.value)
 
 
@@ -738,10 +738,10 @@ def test_config_that_contradicts_the_weights_names_the_field(arch, config, field
 def test_unknown_config_keys_are_errors(arch, key):
     sd = _instance_nets()[arch].state_dict()
     with pytest.raises(CheckpointError, match=f"unknown config key '{key}'"):
-        convert_checkpoint(sd, config={key: 1})
+        convert_checkpoint(sd, official_kwargs={key: 1})
 
 
 def test_invalid_norm_value_is_an_error_not_a_crash():
     sd = UnetGenerator(3, 3, num_downs=5, ngf=8, norm="instance").state_dict()
     with pytest.raises(CheckpointError, match="norm"):
-        convert_checkpoint(sd, config={"norm": "layer"})
+        convert_checkpoint(sd, official_kwargs={"norm": "layer"})

@@ -359,7 +359,7 @@ def test_registry_arch_kwargs_are_the_released_networks(stem, name):
     official = {k: torch.empty(shape, device="meta") for k, shape in facts["state_dict"].items()}
     wrapped = {facts["wrapper_keys"][0]: official} if facts.get("wrapper_keys") else official
     info = zoo.info(name)
-    converted = convert_checkpoint(wrapped, config=info.config or None)
+    converted = convert_checkpoint(wrapped, official_kwargs=info.config or None)
     weights.check_entry(converted, info)
     expected = build(info.arch, info.arch_kwargs, meta=True).state_dict()
     assert {k: list(v.shape) for k, v in converted.state_dict.items()} == {k: list(v.shape) for k, v in expected.items()}

@@ -333,12 +333,12 @@ def test_unet_round_trips_through_read_official(unet, unet_files):
         assert sorted(converted.state_dict) == sorted(published_unet_keys(3, 3))
         assert same_tensors(converted, unet)
     assert outputs_equal(load_converted(converted), unet, image((1, 3, 256, 256), 10))
-    config = read_official(unet_files / "pytorch_model.bin", config={"in_channels": 3, "out_channels": 3})
+    config = read_official(unet_files / "pytorch_model.bin", official_kwargs={"in_channels": 3, "out_channels": 3})
     assert config.arch_kwargs == {"in_channels": 3, "out_channels": 3}
     with pytest.raises(CheckpointError, match="in_channels=1 contradicts the weights"):
-        read_official(unet_files / "pytorch_model.bin", config={"in_channels": 1})
+        read_official(unet_files / "pytorch_model.bin", official_kwargs={"in_channels": 1})
     with pytest.raises(CheckpointError, match="unknown config key 'num_residual_blocks'"):
-        read_official(unet_files / "pytorch_model.bin", config={"num_residual_blocks": 9})
+        read_official(unet_files / "pytorch_model.bin", official_kwargs={"num_residual_blocks": 9})
 
 
 @pytest.mark.parametrize("legacy", [False, True])
@@ -356,19 +356,19 @@ def test_resnet_round_trips_through_read_official(tmp_path, legacy):
         assert converted.arch_kwargs == {"channels": 3, "num_residual_blocks": 9}
         assert outputs_equal(load_converted(converted), net, x)
     hub_config = {"input_shape": [3, 256, 256], "num_residual_blocks": 9}
-    converted = read_official(tmp_path / "model.safetensors", config=hub_config)
+    converted = read_official(tmp_path / "model.safetensors", official_kwargs=hub_config)
     assert converted.arch_kwargs == {"channels": 3, "num_residual_blocks": 9}
     assert any("input_shape" in note for note in converted.notes)
     train_names = {"channels": 3, "n_residual_blocks": 9}  # the train.py argument names
-    assert read_official(tmp_path / "model.safetensors", config=train_names).arch_kwargs == converted.arch_kwargs
+    assert read_official(tmp_path / "model.safetensors", official_kwargs=train_names).arch_kwargs == converted.arch_kwargs
     with pytest.raises(CheckpointError, match="num_residual_blocks=6 contradicts the weights, which say 9"):
-        read_official(tmp_path / "model.safetensors", config={"input_shape": [3, 256, 256], "num_residual_blocks": 6})
+        read_official(tmp_path / "model.safetensors", official_kwargs={"input_shape": [3, 256, 256], "num_residual_blocks": 6})
     with pytest.raises(CheckpointError, match="channels=1 contradicts the weights"):
-        read_official(tmp_path / "model.safetensors", config={"input_shape": [1, 256, 256]})
+        read_official(tmp_path / "model.safetensors", official_kwargs={"input_shape": [1, 256, 256]})
     with pytest.raises(CheckpointError, match="input_shape must be"):
-        read_official(tmp_path / "model.safetensors", config={"input_shape": 3})
+        read_official(tmp_path / "model.safetensors", official_kwargs={"input_shape": 3})
     with pytest.raises(CheckpointError, match="unknown config key 'in_channels'"):
-        read_official(tmp_path / "model.safetensors", config={"in_channels": 3})
+        read_official(tmp_path / "model.safetensors", official_kwargs={"in_channels": 3})
 
 
 def test_other_resnet_shapes_and_module_prefix(tmp_path):

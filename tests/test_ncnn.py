@@ -138,12 +138,12 @@ def test_read_official_dispatches_both_files():
 def test_config_confirms_and_contradicts():
     param, bin_ = paths(ANIMEVIDEO_X4)
     official = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16, "upscale": 4, "act_type": "prelu"}
-    assert read_ncnn(param, bin_, config=official).arch_kwargs == EXPECTED[ANIMEVIDEO_X4][1]
+    assert read_ncnn(param, bin_, official_kwargs=official).arch_kwargs == EXPECTED[ANIMEVIDEO_X4][1]
     for wrong in ({"act_type": "relu"}, {"upscale": 2}, {"num_conv": 32}):
         with pytest.raises(CheckpointError, match="contradicts"):
-            read_ncnn(param, bin_, config=wrong)
+            read_ncnn(param, bin_, official_kwargs=wrong)
     with pytest.raises(CheckpointError, match="contradicts"):
-        read_ncnn(*paths(X4PLUS_ANIME), config={"num_block": 23})
+        read_ncnn(*paths(X4PLUS_ANIME), official_kwargs={"num_block": 23})
 
 
 # ---------------------------------------------------------------------------------------------

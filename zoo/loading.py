@@ -73,10 +73,10 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
             return net, file_info(path, cfg["family"]), cfg
         from .formats import read_official
 
-        converted = read_official(path, config=config)
+        converted = read_official(path, official_kwargs=config)
         net = build(converted.arch, converted.arch_kwargs)
         load_strict(net, converted.state_dict, what=path.name)
-        cfg = {**converted.config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes}
+        cfg = {**converted.folder_config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes}
         return net.eval(), file_info(path, converted.family), cfg
     if not isinstance(name_or_path, str):
         raise TypeError(f"zoo.load takes a model name or a path, not {type(name_or_path).__name__}")

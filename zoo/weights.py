@@ -96,7 +96,7 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
             "zoo_format": FORMAT_VERSION,
             "name": name,
             "task": task,
-            **converted.config(),
+            **converted.folder_config(),
             "descriptor": describe(converted.arch, converted.arch_kwargs).as_json(),
             "weights_sha256": download.sha256_file(tmp / WEIGHTS_FILE),
             "source": provenance,
@@ -364,7 +364,7 @@ def convert_file(info: ModelInfo, source: Source | None, path: Path, provenance:
     """Convert an official file for ``info`` into its cache folder (strict keys, entry checked)."""
     from .formats import read_official
 
-    converted = read_official(path, config=info.config or None)
+    converted = read_official(path, official_kwargs=info.config or None)
     check_entry(converted, info)
     folder = source_dir(info, source) if source is not None else imported_dir(info)
     return write_converted(folder, converted, name=info.name, task=info.task, provenance=provenance, card=card_text(info))
@@ -483,7 +483,7 @@ def _materialize_mixin_repo(info: ModelInfo, source: HubSource, config_path: Pat
     from .formats import read_official
 
     official = read_mixin_config(config_path) or {}
-    converted = read_official(raw, config={**official, **info.config} or None)
+    converted = read_official(raw, official_kwargs={**official, **info.config} or None)
     if info.family:
         check_entry(converted, info)
     provenance = {"kind": "hub", "repo_id": source.repo_id, "revision": source.revision, "filename": filename, "official_config": official}
@@ -611,7 +611,7 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
         info = _direction_for_file(info, path)
     if info is not None:
         source = _matching_source(info, path)
-        converted = read_official(path, config=config or info.config or None)
+        converted = read_official(path, official_kwargs=config or info.config or None)
         check_entry(converted, info)
         provenance = {"kind": "import", "file": path.name, "sha256": download.sha256_file(path)}
         if out is not None:
@@ -628,7 +628,7 @@ def import_file(path: Path, *, name: str | None = None, out: Path | None = None,
 
     if name is not None:
         check_name(name)
-    converted = read_official(path, config=config)
+    converted = read_official(path, official_kwargs=config)
     label = name or path.stem
     folder = out or Path.cwd() / label
     task = task_of(converted.family)

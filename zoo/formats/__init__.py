@@ -26,10 +26,10 @@ def _readers(kind: str) -> list[Any]:
     return [m for m in modules if hasattr(m, kind)]
 
 
-def convert_checkpoint(obj: Any, config: dict[str, Any] | None = None, *, what: str = "checkpoint") -> Converted:
+def convert_checkpoint(obj: Any, official_kwargs: dict[str, Any] | None = None, *, what: str = "checkpoint") -> Converted:
     """Detect the family and layout of a loaded checkpoint object and convert it."""
     for reader in _readers("convert"):
-        converted = reader.convert(obj, config)
+        converted = reader.convert(obj, official_kwargs)
         if converted is not None:
             check_keys(converted, what)
             return converted
@@ -55,7 +55,7 @@ def _describe_keys(obj: Any) -> str:
     return f"a {type(obj).__name__}, not a dict of tensors"
 
 
-def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Converted:
+def read_official(path: str | Path, official_kwargs: dict[str, Any] | None = None) -> Converted:
     """Read an official checkpoint file (any supported family and layout) without running code."""
     from .checkpoint import read_checkpoint
 
@@ -63,8 +63,8 @@ def read_official(path: str | Path, config: dict[str, Any] | None = None) -> Con
     if not path.is_file():
         raise CheckpointError(f"no such file: {path}")
     for reader in _readers("read_file"):
-        converted = reader.read_file(path, config)
+        converted = reader.read_file(path, official_kwargs)
         if converted is not None:
             check_keys(converted, path.name)
             return converted
-    return convert_checkpoint(read_checkpoint(path), config, what=path.name)
+    return convert_checkpoint(read_checkpoint(path), official_kwargs, what=path.name)

@@ -31,8 +31,8 @@ class Converted:
     notes: list[str] = field(default_factory=list)
     wrapper: str = ""  # the wrapper key the state dict was taken from ('' for a bare state dict)
 
-    def config(self) -> dict[str, Any]:
-        """The ``config.json`` content for this network."""
+    def folder_config(self) -> dict[str, Any]:
+        """This network's part of a converted folder's ``config.json`` (the folder config)."""
         return {
             "family": self.family,
             "arch": self.arch,
@@ -122,7 +122,7 @@ GENERIC_IGNORED = frozenset({"batch", "seed", "class", "module", "type", "name",
 
 
 def convert_bare(
-    obj: Any, config: dict[str, Any] | None, convert_state_dict: Callable[[dict[str, Any], dict[str, Any] | None], "Converted | None"]
+    obj: Any, official_kwargs: dict[str, Any] | None, convert_state_dict: Callable[[dict[str, Any], dict[str, Any] | None], "Converted | None"]
 ) -> "Converted | None":
     """``convert`` of a reader whose official files are bare state dicts (a ``module.`` prefix on
     every key, as DataParallel leaves it, is stripped); None when ``obj`` is not a state dict."""
@@ -130,5 +130,5 @@ def convert_bare(
 
     if not is_state_dict(obj):
         return None
-    return convert_state_dict(strip_prefix(obj, "module."), config)
+    return convert_state_dict(strip_prefix(obj, "module."), official_kwargs)
 

@@ -91,11 +91,11 @@ def old_arch_rules(num_block: int, num_up: int) -> list[tuple[str, str]]:
     return rules
 
 
-def convert_basicsr(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted:
+def convert_basicsr(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted:
     keys = list(sd)
     num_feat, in_total = (int(d) for d in sd["conv_first.weight"].shape[:2])
     num_out = int(sd["conv_last.weight"].shape[0])
-    num_in = int((config or {}).get("num_in_ch", num_out))
+    num_in = int((official_kwargs or {}).get("num_in_ch", num_out))
     ratio = in_total // num_in if num_in and in_total % num_in == 0 else 0
     unshuffle = {1: 1, 4: 2, 16: 4}.get(ratio)
     if unshuffle is None:
@@ -110,12 +110,12 @@ def convert_basicsr(sd: dict[str, Any], config: dict[str, Any] | None) -> Conver
         "num_grow_ch": int(sd["body.0.rdb1.conv1.weight"].shape[0]),
         "scale": 4 // unshuffle,
     }
-    kwargs = merge_official_config(inferred, config, BASICSR_NAMES, layout="basicsr-rrdbnet")
+    kwargs = merge_official_config(inferred, official_kwargs, BASICSR_NAMES, layout="basicsr-rrdbnet")
     kwargs["unshuffle"] = unshuffle
     return Converted(FAMILY, "rrdbnet", kwargs, rename_keys(sd, BASICSR_RULES, "basicsr-rrdbnet"), "basicsr-rrdbnet")
 
 
-def convert_new_arch(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted:
+def convert_new_arch(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted:
     keys = list(sd)
     inferred = {
         "num_in_ch": int(sd["conv_first.weight"].shape[1]),
@@ -124,12 +124,12 @@ def convert_new_arch(sd: dict[str, Any], config: dict[str, Any] | None) -> Conve
         "num_block": max_index(keys, r"RRDB_trunk\.(\d+)\.") + 1,
         "num_grow_ch": int(sd["RRDB_trunk.0.RDB1.conv1.weight"].shape[0]),
     }
-    kwargs = merge_official_config(inferred, config, NEW_ARCH_NAMES, layout="esrgan-new-arch")
+    kwargs = merge_official_config(inferred, official_kwargs, NEW_ARCH_NAMES, layout="esrgan-new-arch")
     kwargs.update(scale=4, unshuffle=1)
     return Converted(FAMILY, "rrdbnet", kwargs, rename_keys(sd, NEW_ARCH_RULES, "esrgan-new-arch"), "esrgan-new-arch")
 
 
-def convert_old_arch(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted:
+def convert_old_arch(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted:
     keys = list(sd)
     num_block = max_index(keys, r"model\.1\.sub\.(\d+)\.")  # the trunk conv sits at index nb
     last = max_index(keys, r"model\.(\d+)\.")
@@ -155,7 +155,7 @@ def convert_old_arch(sd: dict[str, Any], config: dict[str, Any] | None) -> Conve
 
     kwargs = merge_official_config(
         inferred,
-        config,
+        official_kwargs,
         OLD_ARCH_NAMES,
         layout="esrgan-old-arch",
         ignored={"gc"},  # the reference RRDB_Net ignores gc and always builds growth 32
@@ -174,13 +174,13 @@ SRVGG_NAMES = {k: k for k in ("num_in_ch", "num_out_ch", "num_feat", "num_conv",
 SRVGG_RULES = [(r"body\.(\d+)\.(weight|bias)", r"body.\1.\2")]
 
 
-def convert_srvgg(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted:
+def convert_srvgg(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted:
     keys = list(sd)
     last = max_index(keys, r"body\.(\d+)\.")
     if last < 2 or last % 2:
         raise CheckpointError(f"srvgg: last layer body.{last} does not fit SRVGGNetCompact")
     num_in = int(sd["body.0.weight"].shape[1])
-    given_out = (config or {}).get("num_out_ch")
+    given_out = (official_kwargs or {}).get("num_out_ch")
     num_out = int(given_out) if given_out is not None else num_in
     out_total = int(sd[f"body.{last}.weight"].shape[0])
     upscale = math.isqrt(out_total // num_out) if out_total % num_out == 0 else 0
@@ -199,7 +199,7 @@ def convert_srvgg(sd: dict[str, Any], config: dict[str, Any] | None) -> Converte
     def act_fits(value: Any, _: dict[str, Any]) -> bool:
         return (value == "prelu") == has_prelu and value in ("prelu", "relu", "leakyrelu")
 
-    kwargs = merge_official_config(inferred, config, SRVGG_NAMES, layout="srvgg", checks={"act_type": act_fits})
+    kwargs = merge_official_config(inferred, official_kwargs, SRVGG_NAMES, layout="srvgg", checks={"act_type": act_fits})
     if kwargs["act_type"] is None:
         raise CheckpointError(
             "srvgg: these weights have no PReLU slopes, so the activation cannot be read from them; "
@@ -215,13 +215,13 @@ CONVERTERS = {
     "srvgg": convert_srvgg,
 }
 
-def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
+def convert(obj: Any, official_kwargs: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is an ESRGAN-family one; None if it is not."""
     for wrapper, sd in candidates(obj):
         layout = detect(sd)
         if layout is None:
             continue
-        converted = CONVERTERS[layout](sd, config)
+        converted = CONVERTERS[layout](sd, official_kwargs)
         converted.wrapper = wrapper
         if wrapper:
             converted.notes.append(f"state dict taken from the {wrapper!r} entry")

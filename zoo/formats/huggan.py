@@ -89,36 +89,36 @@ def resnet_rules(n: int) -> list[tuple[str, str]]:
 D_RULES = [(r"model\.(0|2|5|8|12)\.(weight|bias)", r"model.\1.\2")]
 
 
-def _resnet_config(config: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _resnet_config(official_kwargs: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """Turn the official ``input_shape`` into ``channels`` (the only part the network uses)."""
-    config = dict(config)
-    if "input_shape" in config:
-        shape = config.pop("input_shape")
+    official_kwargs = dict(official_kwargs)
+    if "input_shape" in official_kwargs:
+        shape = official_kwargs.pop("input_shape")
         if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(isinstance(d, int) and d > 0 for d in shape)):
             raise CheckpointError(f"huggan-resnet: input_shape must be [channels, height, width], not {shape!r}")
-        if "channels" in config and config["channels"] != shape[0]:
-            raise CheckpointError(f"huggan-resnet: config channels={config['channels']!r} contradicts input_shape={shape!r}")
-        config["channels"] = shape[0]
+        if "channels" in official_kwargs and official_kwargs["channels"] != shape[0]:
+            raise CheckpointError(f"huggan-resnet: config channels={official_kwargs['channels']!r} contradicts input_shape={shape!r}")
+        official_kwargs["channels"] = shape[0]
         notes.append(f"input_shape {list(shape)}: only its channel count shapes the network; height and width are free")
-    return config
+    return official_kwargs
 
 
-def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted | None:
+def convert_state_dict(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted | None:
     layout = detect(sd)
     if layout is None:
         return None
     family, arch = LAYOUTS[layout]
-    config = dict(config or {})
+    official_kwargs = dict(official_kwargs or {})
     notes: list[str] = []
     keys = set(sd)
     if layout == "huggan-unet":
         inferred = {"in_channels": _shape(sd, "down1.model.0.weight")[1], "out_channels": _shape(sd, "final.2.weight")[0]}
-        kwargs = merge_official_config(inferred, config, UNET_NAMES, layout=layout)
+        kwargs = merge_official_config(inferred, official_kwargs, UNET_NAMES, layout=layout)
         state_dict = rename_keys(sd, UNET_RULES, layout)
     elif layout == "huggan-resnet":
         n = len(_resnet_blocks(keys))
         inferred = {"channels": _shape(sd, "model.1.weight")[1], "num_residual_blocks": n}
-        kwargs = merge_official_config(inferred, _resnet_config(config, notes), RESNET_NAMES, layout=layout)
+        kwargs = merge_official_config(inferred, _resnet_config(official_kwargs, notes), RESNET_NAMES, layout=layout)
         state_dict = rename_keys(sd, resnet_rules(n), layout)
         if kwargs["channels"] != 3:
             notes.append(
@@ -129,16 +129,16 @@ def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Con
         if layout == "huggan-pix2pix-d":
             if in_total % 2:
                 raise CheckpointError(f"{layout}: the first conv takes {in_total} channels, not 2 x in_channels")
-            kwargs = merge_official_config({"in_channels": in_total // 2}, config, PIX2PIX_D_NAMES, layout=layout)
+            kwargs = merge_official_config({"in_channels": in_total // 2}, official_kwargs, PIX2PIX_D_NAMES, layout=layout)
         else:
-            kwargs = merge_official_config({"channels": in_total}, config, CYCLEGAN_D_NAMES, layout=layout)
+            kwargs = merge_official_config({"channels": in_total}, official_kwargs, CYCLEGAN_D_NAMES, layout=layout)
         state_dict = rename_keys(sd, D_RULES, layout)
     return Converted(family, arch, kwargs, state_dict, layout, notes)
 
 
-def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
+def convert(obj: Any, official_kwargs: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is a HugGAN pix2pix/CycleGAN network; None if not."""
-    return convert_bare(obj, config, convert_state_dict)
+    return convert_bare(obj, official_kwargs, convert_state_dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,14 +156,14 @@ def read_mixin_config(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        config = json.loads(Path(path).read_text())
+        official_kwargs = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{Path(path).name} is unreadable ({exc})") from None
-    if not isinstance(config, dict):
+    if not isinstance(official_kwargs, dict):
         raise CheckpointError(f"{Path(path).name} does not hold a JSON object")
-    if "arch" in config and "family" in config:
+    if "arch" in official_kwargs and "family" in official_kwargs:
         raise CheckpointError(f"{Path(path).name} is a gan-zoo converted folder's config, not an official one")
-    return config
+    return official_kwargs
 
 
 def read_mixin_files(weights: str | Path, config_json: str | Path | None = None) -> Converted:
@@ -175,4 +175,4 @@ def read_mixin_files(weights: str | Path, config_json: str | Path | None = None)
     """
     from . import read_official
 
-    return read_official(weights, config=read_mixin_config(Path(config_json) if config_json is not None else None))
+    return read_official(weights, official_kwargs=read_mixin_config(Path(config_json) if config_json is not None else None))

@@ -603,13 +603,13 @@ def ncnn_pair(path: Path) -> tuple[Path, Path] | None:
     return None
 
 
-def read_file(path: Path, config: dict[str, Any] | None = None) -> Converted | None:
+def read_file(path: Path, official_kwargs: dict[str, Any] | None = None) -> Converted | None:
     """The ncnn model ``path`` is one file of, converted; None when it is not an ncnn file."""
     pair = ncnn_pair(Path(path))
-    return None if pair is None else read_ncnn(*pair, config=config)
+    return None if pair is None else read_ncnn(*pair, official_kwargs=official_kwargs)
 
 
-def read_ncnn(param_path: Path, bin_path: Path, config: dict[str, Any] | None = None) -> Converted:
+def read_ncnn(param_path: Path, bin_path: Path, official_kwargs: dict[str, Any] | None = None) -> Converted:
     """Read a Real-ESRGAN ncnn model (RRDBNet or SRVGGNetCompact) as a ``Converted``.
 
     The arch kwargs come from the graph (layer counts, conv sizes, PixelShuffle/Interp
@@ -626,7 +626,7 @@ def read_ncnn(param_path: Path, bin_path: Path, config: dict[str, Any] | None = 
         found = recognise(graph)
     except CheckpointError as exc:
         raise CheckpointError(f"{param_path.name}: {exc}") from None
-    kwargs = merge_official_config(found.arch_kwargs, config, OFFICIAL_NAMES[found.arch], layout=f"ncnn {found.arch}")
+    kwargs = merge_official_config(found.arch_kwargs, official_kwargs, OFFICIAL_NAMES[found.arch], layout=f"ncnn {found.arch}")
     kwargs.update(FIXED_KWARGS[found.arch])
     weights = read_bin(graph, data, what=bin_path.name)
     target = build(found.arch, kwargs, meta=True).state_dict()  # only the key order and shapes are needed

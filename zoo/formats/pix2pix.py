@@ -116,9 +116,9 @@ def infer_pixel(sd: dict[str, Any]) -> dict[str, Any]:
 INFER = {"unet": infer_unet, "resnet": infer_resnet, "nlayer_d": infer_nlayer, "pixel_d": infer_pixel}
 
 
-def _check_net_name(config: dict[str, Any], arch: str, kwargs: dict[str, Any]) -> None:
+def _check_net_name(official_kwargs: dict[str, Any], arch: str, kwargs: dict[str, Any]) -> None:
     """``netG`` / ``netD`` must name the architecture the weights have."""
-    net_g, net_d = config.get("netG"), config.get("netD")
+    net_g, net_d = official_kwargs.get("netG"), official_kwargs.get("netD")
     if net_g is not None:
         unet, resnet = re.fullmatch(r"unet_(\d+)", str(net_g)), re.fullmatch(r"resnet_(\d+)blocks", str(net_g))
         if unet and arch == "unet" and 2 ** kwargs["num_downs"] == int(unet.group(1)):
@@ -178,31 +178,31 @@ def _tidy(sd: dict[str, Any], arch: str, kwargs: dict[str, Any]) -> tuple[dict[s
     return ordered, notes
 
 
-def convert_state_dict(sd: dict[str, Any], config: dict[str, Any] | None) -> Converted | None:
+def convert_state_dict(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted | None:
     arch = detect(sd)
     if arch is None:
         return None
-    config = dict(config or {})
+    official_kwargs = dict(official_kwargs or {})
     try:
         inferred = INFER[arch](sd)
     except KeyError as exc:
         raise CheckpointError(f"{arch} checkpoint lacks {exc.args[0]}") from None
     names = G_NAMES if arch in ("unet", "resnet") else D_NAMES
-    if arch in ("nlayer_d", "pixel_d") and (arch == "pixel_d" or config.get("netD") in ("basic", "pixel")):
-        config.pop("n_layers_D", None)  # define_D passes n_layers_D only to netD 'n_layers'; 'basic' is 3
-    kwargs = merge_official_config(inferred, config, names, layout=f"junyanz {arch}", ignored=IGNORED)
+    if arch in ("nlayer_d", "pixel_d") and (arch == "pixel_d" or official_kwargs.get("netD") in ("basic", "pixel")):
+        official_kwargs.pop("n_layers_D", None)  # define_D passes n_layers_D only to netD 'n_layers'; 'basic' is 3
+    kwargs = merge_official_config(inferred, official_kwargs, names, layout=f"junyanz {arch}", ignored=IGNORED)
     if arch == "unet" and kwargs["use_dropout"] is None:
         kwargs["use_dropout"] = False
-    if arch == "resnet" and "padding_type" in config and config["padding_type"] != kwargs["padding_type"]:
-        if {config["padding_type"], kwargs["padding_type"]} != {"reflect", "replicate"}:
-            raise CheckpointError(f"config padding_type={config['padding_type']!r} contradicts the weights")
-        kwargs["padding_type"] = config["padding_type"]
-    _check_net_name(config, arch, kwargs)
+    if arch == "resnet" and "padding_type" in official_kwargs and official_kwargs["padding_type"] != kwargs["padding_type"]:
+        if {official_kwargs["padding_type"], kwargs["padding_type"]} != {"reflect", "replicate"}:
+            raise CheckpointError(f"config padding_type={official_kwargs['padding_type']!r} contradicts the weights")
+        kwargs["padding_type"] = official_kwargs["padding_type"]
+    _check_net_name(official_kwargs, arch, kwargs)
     state_dict, notes = _tidy(sd, arch, kwargs)
     return Converted(FAMILY_OF_ARCH[arch], arch, kwargs, state_dict, f"junyanz-{arch}", notes)
 
 
-def convert(obj: Any, config: dict[str, Any] | None = None) -> Converted | None:
+def convert(obj: Any, official_kwargs: dict[str, Any] | None = None) -> Converted | None:
     """Convert a loaded checkpoint object if it is a junyanz pix2pix/CycleGAN network; None if not."""
-    return convert_bare(obj, config, convert_state_dict)
+    return convert_bare(obj, official_kwargs, convert_state_dict)
 
