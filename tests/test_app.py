@@ -32,7 +32,7 @@ import zoo  # noqa: E402
 from demos import common, model_zoo  # noqa: E402
 from demos import translate as tr  # noqa: E402
 from demos import upscale as up  # noqa: E402
-from zoo import registry, weights  # noqa: E402
+from zoo import cache as zoo_cache, converted, registry, weights  # noqa: E402
 
 FAST = "realesr-animevideov3"
 TRANSLATOR = "cyclegan-horse2zebra"
@@ -58,7 +58,7 @@ def seed_translator(cache: Path, tmp: Path) -> None:
             torch.manual_seed(seed)
             torch.save(build("resnet", SMALL_RESNET).state_dict(), tmp / f"{official}.pth")
             part = zoo.info(TRANSLATOR).variant(direction)
-            weights.write_converted(weights.imported_dir(part), read_official(tmp / f"{official}.pth"), name=part.name,
+            converted.write_converted(zoo_cache.imported_dir(part), read_official(tmp / f"{official}.pth"), name=part.name,
                                     task=part.task, provenance={"kind": "test"}, card=None)
     finally:
         mp.undo()

@@ -111,9 +111,9 @@ def test_every_network_describes_itself(arch):
 
 def test_a_converted_folder_records_its_descriptor(tmp_path):
     from conftest import PARITY
-    from zoo import weights
+    from zoo import importing
 
-    folder, _ = weights.import_file(PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth", out=tmp_path / "out")
+    folder, _ = importing.import_file(PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth", out=tmp_path / "out")
     config = json.loads((folder / "config.json").read_text())
     net = zoo.load(folder).net
     assert config["descriptor"] == net.descriptor.as_json()

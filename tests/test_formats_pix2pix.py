@@ -612,7 +612,7 @@ def test_checkpoint_of_another_family(small_unet_file):
     esrgan = read_official(ESRGAN_FILE)
     assert esrgan.family == "esrgan"
     # what zoo.weights does for a registry entry of a given family
-    from zoo.weights import check_entry
+    from zoo.importing import check_entry
 
     with pytest.raises(WrongFamilyError, match="esrgan checkpoint, but pix2pix-facades is a pix2pix model"):
         check_entry(esrgan, SimpleNamespace(name="pix2pix-facades", family="pix2pix", arch="unet", arch_kwargs={}))

@@ -16,7 +16,7 @@ import pytest
 
 import zoo
 from conftest import CLOSED_ENDPOINT, PARITY
-from zoo import cli, download, weights
+from zoo import cli, download, importing
 from zoo.download import DownloadError, HubUnreachable, RemoteFileMissing
 from zoo.errors import IntegrityError, OfflineError, ZooError
 from zoo.registry import HubSource, ModelInfo
@@ -274,7 +274,7 @@ def test_push_without_network_is_one_line(online, fresh_cache, tmp_path, monkeyp
     """Finding 5: ``zoo push`` with the Hub unreachable printed a 72-line httpx traceback."""
     monkeypatch.setenv("HF_ENDPOINT", CLOSED_ENDPOINT)
     folder = tmp_path / "converted"
-    weights.import_file(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth", out=folder)
+    importing.import_file(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth", out=folder)
     capfd.readouterr()
     start = time.monotonic()
     assert cli.main(["push", str(folder), "--repo", "me/tiny", "--token", "test-token"]) == 1
@@ -286,7 +286,7 @@ def test_push_without_network_is_one_line(online, fresh_cache, tmp_path, monkeyp
 
 def test_push_http_error_is_one_line(online, fresh_cache, local_hub, tmp_path, capfd):
     folder = tmp_path / "converted"
-    weights.import_file(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth", out=folder)
+    importing.import_file(PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth", out=folder)
     local_hub.add_repo("me/locked", {"a.txt": b"a"})
     local_hub.fail("me/locked", status=403)
     capfd.readouterr()

@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 import zoo
 from conftest import PARITY
 from support.hostile import CodePayload
-from zoo import cli, weights
+from zoo import cache, cli, converted, importing, weights
 from zoo.archs import build
 from zoo.atomic import clean_leftovers
 from zoo.errors import CheckpointError, IntegrityError, UnsafeCheckpointError
@@ -107,7 +107,7 @@ def test_import_replaces_only_its_own_converted_folder(tmp_path, capsys):
     assert code == 1 and "not empty" in err and (out / "notes.txt").read_text() == "mine"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run_cli(capsys, "import", RRDB_FILE, "--out", empty)[0] == 0 and weights.is_converted_folder(empty)
+    assert run_cli(capsys, "import", RRDB_FILE, "--out", empty)[0] == 0 and converted.is_converted_folder(empty)
 
 
 # -- resource bombs ----------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_expanded_view_bomb_stays_small_in_a_fresh_process(tmp_path, photo):
 def folder_with_config(tmp_path: Path, edit) -> Path:
     """A real converted folder (the RRDB parity net) whose config.json is then edited."""
     folder = tmp_path / "converted"
-    weights.import_file(RRDB_FILE, out=folder)
+    importing.import_file(RRDB_FILE, out=folder)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps(edit(config)) if callable(edit) else edit)
     return folder
@@ -303,7 +303,7 @@ def test_integer_weights_in_a_converted_folder_are_refused(tmp_path):
     from safetensors.torch import save_file
 
     folder = tmp_path / "converted"
-    weights.import_file(RRDB_FILE, out=folder)
+    importing.import_file(RRDB_FILE, out=folder)
     sd = load_file(str(folder / "model.safetensors"))
     sd["conv_first.weight"] = sd["conv_first.weight"].to(torch.int32)
     save_file(sd, str(folder / "model.safetensors"))
@@ -360,7 +360,7 @@ def test_registry_arch_kwargs_are_the_released_networks(stem, name):
     wrapped = {facts["wrapper_keys"][0]: official} if facts.get("wrapper_keys") else official
     info = zoo.info(name)
     converted = convert_checkpoint(wrapped, official_kwargs=info.config or None)
-    weights.check_entry(converted, info)
+    importing.check_entry(converted, info)
     expected = build(info.arch, info.arch_kwargs, meta=True).state_dict()
     assert {k: list(v.shape) for k, v in converted.state_dict.items()} == {k: list(v.shape) for k, v in expected.items()}
 
@@ -375,18 +375,18 @@ def test_first_download_without_published_sha256_is_pinned(online, fresh_cache, 
     file_server.add("w/nosha.pth", data)
     info = temp_entries(url_entry("no-sha", file_server.url_for("w/nosha.pth")))
     folder = weights.download_model(info)
-    pin = json.loads(weights.pin_path(info, info.sources[0]).read_text())
+    pin = json.loads(cache.pin_path(info, info.sources[0]).read_text())
     assert pin["sha256"] == hashlib.sha256(data).hexdigest() and pin["size"] == len(data)
     file_server.corrupt("w/nosha.pth")  # same length, one byte flipped
     with pytest.raises(IntegrityError, match="not the file first downloaded for no-sha"):
         weights.download_model(info, force=True)
     assert not list((fresh_cache / "downloads").iterdir()), "the bad download is removed"
-    assert reference_error(zoo.load("no-sha").net) < 1e-4 and weights.cached_folder(info) == folder
+    assert reference_error(zoo.load("no-sha").net) < 1e-4 and cache.cached_folder(info) == folder
 
 
 def test_converted_weights_are_verified_on_every_load(tmp_path, fresh_cache, capsys, photo):
     folder = tmp_path / "converted"
-    weights.import_file(RRDB_FILE, out=folder)
+    importing.import_file(RRDB_FILE, out=folder)
     data = bytearray((folder / "model.safetensors").read_bytes())
     data[-10] ^= 0xFF  # one weight's byte, same length
     (folder / "model.safetensors").write_bytes(bytes(data))
@@ -398,7 +398,7 @@ def test_converted_weights_are_verified_on_every_load(tmp_path, fresh_cache, cap
 def test_a_damaged_cache_copy_is_converted_again(fresh_cache):
     info = zoo.info("realesr-animevideov3")
     first = zoo.load("realesr-animevideov3")
-    folder = weights.cached_folder(info)
+    folder = cache.cached_folder(info)
     data = bytearray((folder / "model.safetensors").read_bytes())
     data[-10] ^= 0xFF
     (folder / "model.safetensors").write_bytes(bytes(data))
@@ -414,7 +414,7 @@ def test_a_damaged_cache_copy_is_converted_again(fresh_cache):
 def test_converted_folders_follow_the_umask(tmp_path, umask, dir_mode, file_mode):
     old = os.umask(umask)
     try:
-        folder, _ = weights.import_file(RRDB_FILE, out=tmp_path / "out")
+        folder, _ = importing.import_file(RRDB_FILE, out=tmp_path / "out")
     finally:
         os.umask(old)
     assert folder.stat().st_mode & 0o777 == dir_mode
@@ -430,7 +430,7 @@ def test_leftovers_of_a_killed_conversion_are_cleaned(tmp_path):
     mine.mkdir()
     user = tmp_path / ".user-folder"
     user.mkdir()
-    weights.import_file(RRDB_FILE, out=tmp_path / "out")
+    importing.import_file(RRDB_FILE, out=tmp_path / "out")
     assert not orphan.exists() and mine.exists() and user.exists()
     interrupted_swap = tmp_path / f".gone.zoo-old-{dead}-0badc0de"  # killed between the two renames
     interrupted_swap.mkdir()
@@ -440,10 +440,10 @@ def test_leftovers_of_a_killed_conversion_are_cleaned(tmp_path):
 
 def test_a_killed_import_leaves_the_target_untouched(tmp_path):
     out = tmp_path / "out"
-    weights.import_file(RRDB_FILE, out=out)
+    importing.import_file(RRDB_FILE, out=out)
     before = (out / "config.json").read_text()
     script = (
-        "import os, signal, zoo.weights as w\n"
+        "import os, signal, zoo.importing as w\n"
         "real = w.download.sha256_file\n"
         "def die(path):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
         "w.download.sha256_file = die\n"
@@ -454,5 +454,5 @@ def test_a_killed_import_leaves_the_target_untouched(tmp_path):
     assert (out / "config.json").read_text() == before and reference_error(zoo.load(out).net) < 1e-4
     leftovers = [p for p in tmp_path.iterdir() if p.name != "out"]
     assert len(leftovers) == 1 and ".zoo-tmp-" in leftovers[0].name
-    weights.import_file(SRVGG_FILE, out=tmp_path / "next")
+    importing.import_file(SRVGG_FILE, out=tmp_path / "next")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next", "out"]

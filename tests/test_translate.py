@@ -19,7 +19,7 @@ from zoo.errors import ImageError, UnknownModelError, WrongFamilyError, ZooError
 from zoo.registry import Direction, ManualSource, ModelInfo
 from zoo.tasks import norm_stats
 from zoo.tasks.tiling import run_tiled
-from zoo.weights import import_file
+from zoo.importing import import_file
 
 RESNET = {"input_nc": 3, "output_nc": 3, "ngf": 8, "norm": "instance", "n_blocks": 2}
 UNET = {"input_nc": 3, "output_nc": 3, "num_downs": 5, "ngf": 8, "norm": "batch", "use_dropout": True}

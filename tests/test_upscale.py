@@ -214,7 +214,7 @@ def test_network_interpolation_blends_weights(tmp_path):
 
 def test_load_with_registry_partner(tmp_path, fresh_cache, temp_entries):
     from zoo.registry import ManualSource, ModelInfo
-    from zoo.weights import import_file
+    from zoo.importing import import_file
 
     source = PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth"
     common = dict(family="esrgan", task="upscale", description="test", licence="BSD-3-Clause", card="realesr-general-x4v3.md", arch="srvgg", scale=4)

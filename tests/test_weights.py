@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import zoo
 import zoo.formats
 from conftest import PARITY
-from zoo import cli, weights
+from zoo import cache, cli, importing, weights
 from zoo.errors import IntegrityError, OfflineError
 from zoo.registry import HubSource, ManualSource, ModelInfo, UrlSource
 
@@ -39,7 +39,7 @@ def test_url_source_downloads_converts_caches_and_then_works_offline(online, fre
     info = temp_entries(entry("tiny-url", UrlSource(file_server.url_for("releases/tiny.pth"), sha256=SHA, size=len(CKPT))))
     up = zoo.load("tiny-url")
     assert reference_output(up.net) < 1e-4
-    folder = weights.cached_folder(info)
+    folder = cache.cached_folder(info)
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((folder / "config.json").read_text())
     assert config["source"] == {"kind": "url", "url": file_server.url_for("releases/tiny.pth"), "sha256": SHA}
@@ -120,7 +120,7 @@ def test_packaged_model_loads_offline_and_caches(fresh_cache):
     up = zoo.load("realesr-animevideov3")
     assert up.config["source"]["kind"] == "packaged"
     assert up.config["arch_kwargs"] == {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16, "upscale": 4, "act_type": "prelu"}
-    folder = weights.cached_folder(zoo.info("realesr-animevideov3"))
+    folder = cache.cached_folder(zoo.info("realesr-animevideov3"))
     assert folder is not None and folder.parent.name == "realesr-animevideov3"
 
 
@@ -129,7 +129,7 @@ def test_hub_file_source_pinned_revision(online, fresh_cache, local_hub, temp_en
     local_hub.commit_files("someone/tiny-esrgan", {"RealESRGAN_tiny.pth": b"a later, different file"})
     info = temp_entries(entry("tiny-hub", HubSource("someone/tiny-esrgan", revision=sha, filename="RealESRGAN_tiny.pth", sha256=SHA)))
     assert reference_output(zoo.load("tiny-hub").net) < 1e-4  # the pinned commit, not the branch head
-    assert weights.cached_folder(info).name.startswith("hub-someone--tiny-esrgan-")
+    assert cache.cached_folder(info).name.startswith("hub-someone--tiny-esrgan-")
 
 
 def test_hub_corruption_is_detected_and_evicted(online, fresh_cache, local_hub, temp_entries):
@@ -178,7 +178,7 @@ def test_download_error_types():
     from zoo.download import download_url
 
     with pytest.raises(OfflineError):
-        download_url("http://127.0.0.1:9/x.pth", weights.cache_root() / "x.pth")  # offline by default in tests
+        download_url("http://127.0.0.1:9/x.pth", cache.cache_root() / "x.pth")  # offline by default in tests
 
 
 def test_unreachable_server_falls_back_to_the_packaged_copy(online, fresh_cache, temp_entries):
@@ -207,7 +207,7 @@ def test_hub_prefers_a_safetensors_sibling_over_the_pickle(online, fresh_cache, 
 
 def test_hub_content_is_checked_even_without_a_registry_digest(online, fresh_cache, local_hub, tmp_path):
     converted = tmp_path / "conv"
-    weights.import_file(CASE / "checkpoint.pth", out=converted)
+    importing.import_file(CASE / "checkpoint.pth", out=converted)
     files = {name: (converted / name).read_bytes() for name in ("model.safetensors", "config.json", "README.md")}
     sha = local_hub.add_repo("me/folder", files)
     local_hub.corrupt("me/folder", "model.safetensors", mode="flip", times=1)
@@ -220,8 +220,8 @@ def test_bundled_source(fresh_cache, temp_entries, tmp_path, monkeypatch):
     from zoo.registry import BundledSource
 
     bundle = tmp_path / "bundled"
-    weights.import_file(CASE / "checkpoint.pth", out=bundle / "tiny")
-    monkeypatch.setattr(weights, "BUNDLED_DIR", bundle)
+    importing.import_file(CASE / "checkpoint.pth", out=bundle / "tiny")
+    monkeypatch.setattr(cache, "BUNDLED_DIR", bundle)
     info = temp_entries(entry("tiny-bundled", BundledSource("tiny")))
     assert weights.available_locally(info)
     up = zoo.load("tiny-bundled")

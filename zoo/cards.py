@@ -45,3 +45,8 @@ def generic_card(name: str, family: str, task: str, provenance: str) -> str:
         f"# {name}\n\n"
         f"Converted by gan-zoo from {provenance}. Licence: that of the original file (unknown to gan-zoo).\n"
     )
+
+
+def card_text(info) -> str | None:
+    """The model card of a registry entry (``model_cards/<card>``), or None if it is missing."""
+    return read_card(info.card)

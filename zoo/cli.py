@@ -46,7 +46,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from . import info
     from .cards import card_path
-    from .weights import cached_folder
+    from .cache import cached_folder
 
     entry = info(args.name)
     summary = entry.summary()
@@ -94,7 +94,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .weights import import_file
+    from .importing import import_file
 
     config = json.loads(args.config) if args.config else None
     if config is not None and not isinstance(config, dict):

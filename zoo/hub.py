@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import download, weights
+from . import converted, download, weights
 from .errors import DownloadError, OfflineError, ZooError
 
-PUSHED_FILES = [weights.WEIGHTS_FILE, weights.CONFIG_FILE, weights.CARD_FILE]
+PUSHED_FILES = [converted.WEIGHTS_FILE, converted.CONFIG_FILE, converted.CARD_FILE]
 
 
 @dataclass
@@ -22,7 +22,7 @@ def folder_to_push(name_or_dir: str) -> Path:
     """The converted folder for a registry name (downloaded/converted if needed) or a folder path."""
     path = Path(name_or_dir)
     if path.is_dir():
-        if not weights.is_converted_folder(path):
+        if not converted.is_converted_folder(path):
             raise ZooError(f"{path} is not a converted folder (model.safetensors + config.json); run `zoo import` first")
         return path
     from .registry import get
@@ -36,7 +36,7 @@ def push(name_or_dir: str, repo_id: str, *, revision: str | None = None, private
     if download.is_offline():
         raise OfflineError("offline (HF_HUB_OFFLINE/ZOO_OFFLINE set); cannot push to the Hub")
     folder = folder_to_push(name_or_dir)
-    weights.check_folder(folder)  # refuse to publish a broken folder (config, header, weights digest)
+    converted.check_folder(folder)  # refuse to publish a broken folder (config, header, weights digest)
     from huggingface_hub import HfApi
 
     api = HfApi(endpoint=download.hub_endpoint(), token=token)

@@ -50,7 +50,7 @@ def parse_hub_ref(ref: str) -> HubSource:
 
 def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any, ModelInfo, dict]:
     """(network in eval mode on the CPU, entry, converted config) for anything ``zoo.load`` takes."""
-    from . import weights
+    from . import converted, weights
     from .archs import build, load_strict
 
     if isinstance(name_or_path, str) and name_or_path.startswith(("hf:", "hf://")):
@@ -67,9 +67,9 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
         if not path.exists():
             raise CheckpointError(f"no such file or folder: {path}")
         if path.is_dir():
-            if not weights.is_converted_folder(path):
+            if not converted.is_converted_folder(path):
                 raise CheckpointError(f"{path} is not a converted folder (model.safetensors + config.json)")
-            net, cfg = weights.load_folder(path)
+            net, cfg = converted.load_folder(path)
             return net, file_info(path, cfg["family"]), cfg
         from .formats import read_official
 

@@ -151,7 +151,7 @@ def read_mixin_config(path: Path | None) -> dict[str, Any] | None:
     """The ``config.json`` of a ``PyTorchModelHubMixin`` repo (constructor kwargs), or None.
 
     A gan-zoo converted folder's config (with ``arch`` and ``family``) is refused: load that with
-    ``weights.load_folder`` instead.
+    ``converted.load_folder`` instead.
     """
     if path is None:
         return None
