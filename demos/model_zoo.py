@@ -26,7 +26,7 @@ def table_rows() -> list[list[Any]]:
     rows = []
     for info in zoo.list_models():
         first = info.sources[0].describe() if info.sources else "(none)"
-        scale = f"x{info.scale}" if info.scale else ""
+        scale = f"x{info.summary()['scale']}" if info.summary().get("scale") else ""
         rows.append([info.name, info.task, info.family, scale, info.licence, "yes" if available_offline(info) else "no", first])
     return rows
 

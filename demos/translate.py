@@ -80,7 +80,7 @@ def translate(
         images.check_header(image, input_limit())  # size and frames before any decoding
         progress(0.0, desc=f"Loading {model}")
         translator = get_translator(model)
-        wanted = translator.info.test_mode if test_mode == "default" else test_mode
+        wanted = translator.test_mode_default if test_mode == "default" else test_mode
         if wanted and wanted != translator.test_mode:
             translator.set_test_mode(wanted)
 
@@ -94,7 +94,7 @@ def model_details(name: str) -> str:
     info = zoo.info(name)
     offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
     directions = "; ".join(label for label, _ in direction_choices(info))
-    mode = f"test mode {info.test_mode}" if info.test_mode else ""
+    mode = f"test mode {info.options.test_mode}"
     return f"**{info.title}** · {info.licence} · {offline} · {mode}  \n{info.description}  \nDirections: {directions}"
 
 

@@ -60,11 +60,11 @@ def get_upscaler(name: str, interpolation: float = 0.0) -> Any:
         raise ValueError(f"interpolation must be in [0, 1], not {interpolation:g}")
     if interpolation == 0.0:
         return UPSCALERS.get(name)
-    if not info.interpolate_with:
+    if not info.options.interpolate_with:
         raise ZooError(f"{name} has no interpolation partner; set interpolation to 0")
     if interpolation == 1.0:
-        return UPSCALERS.get(info.interpolate_with)
-    return UPSCALERS.get_blend(name, info.interpolate_with, interpolation)
+        return UPSCALERS.get(info.options.interpolate_with)
+    return UPSCALERS.get_blend(name, info.options.interpolate_with, interpolation)
 
 
 def default_tile(info: ModelInfo) -> int:
@@ -76,10 +76,10 @@ def default_tile(info: ModelInfo) -> int:
 
 def interpolation_partner(info: ModelInfo) -> ModelInfo | None:
     """The partner of ``info`` when interpolation can run offline: both models available locally."""
-    if not info.interpolate_with:
+    if not info.options.interpolate_with:
         return None
     try:
-        partner = zoo.info(info.interpolate_with)
+        partner = zoo.info(info.options.interpolate_with)
     except ZooError:
         return None
     if available_offline(info) and available_offline(partner):
@@ -156,9 +156,9 @@ def comparison(image: Image.Image | None, output: str | None) -> tuple[Image.Ima
 def model_details(name: str) -> str:
     info = zoo.info(name)
     offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
-    text = f"**{info.title}** · x{info.scale} · {info.licence} · {offline}  \n{info.description}"
-    if info.interpolate_with and interpolation_partner(info) is None:
-        text += f"  \n*Network interpolation with `{info.interpolate_with}` needs both models available locally.*"
+    text = f"**{info.title}** · x{info.options.scale} · {info.licence} · {offline}  \n{info.description}"
+    if info.options.interpolate_with and interpolation_partner(info) is None:
+        text += f"  \n*Network interpolation with `{info.options.interpolate_with}` needs both models available locally.*"
     return text
 
 
@@ -170,11 +170,11 @@ def on_model_change(name: str) -> tuple[Any, Any, Any, str]:
         raise user_error(one_line(exc)) from exc
     partner = interpolation_partner(info)
     if partner is not None:
-        label = f"Network interpolation with {partner.name}: {info.interpolate_label or 'toward the partner'} (0 = this model, 1 = the partner)"
+        label = f"Network interpolation with {partner.name}: {info.options.interpolate_label or 'toward the partner'} (0 = this model, 1 = the partner)"
         interp = gr.update(visible=True, interactive=True, label=label, value=0.0)
     else:
         interp = gr.update(visible=False, interactive=False, value=0.0)
-    outscale = gr.update(value=float(info.scale)) if info.scale else gr.update()
+    outscale = gr.update(value=float(info.options.scale)) if info.options.scale else gr.update()
     return gr.update(value=default_tile(info)), outscale, interp, model_details(name)
 
 
@@ -211,7 +211,7 @@ def build_tab() -> gr.Tab:
                     value=0.0,
                     step=0.05,
                     label=(
-                        f"Network interpolation with {partner.name}: {info.interpolate_label} (0 = this model, 1 = the partner)"
+                        f"Network interpolation with {partner.name}: {info.options.interpolate_label} (0 = this model, 1 = the partner)"
                         if partner is not None
                         else "Network interpolation"
                     ),

@@ -33,6 +33,7 @@ from demos import common, model_zoo  # noqa: E402
 from demos import translate as tr  # noqa: E402
 from demos import upscale as up  # noqa: E402
 from zoo import cache as zoo_cache, converted, registry, weights  # noqa: E402
+from zoo.tasks.options import UpscaleOptions  # noqa: E402
 
 FAST = "realesr-animevideov3"
 TRANSLATOR = "cyclegan-horse2zebra"
@@ -99,7 +100,8 @@ def twin_entry(offline_cache):
     packaged = tuple(s for s in base.sources if s.kind == "packaged")
     info = registry.ModelInfo(
         name=TWIN, family="esrgan", task="upscale", title="Twin (test)", description="test entry", licence="BSD-3-Clause",
-        sources=packaged, card=base.card, scale=4, arch=base.arch, config=dict(base.config), interpolate_with=FAST, interpolate_label="toward the original",
+        sources=packaged, card=base.card, arch=base.arch, config=dict(base.config),
+        options=UpscaleOptions(scale=4, interpolate_with=FAST, interpolate_label="toward the original"),
     )
     registry.register(info, replace=True)
     yield info

@@ -11,6 +11,7 @@ import zoo
 from zoo import cli
 from zoo.archs import build
 from zoo.registry import Direction, ManualSource, ModelInfo
+from zoo.tasks.options import TranslateOptions
 
 RESNET = {"input_nc": 3, "output_nc": 3, "ngf": 8, "norm": "instance", "n_blocks": 2}
 
@@ -29,7 +30,7 @@ def entry(fresh_cache, temp_entries, tmp_path):
         for d, a, b, o in (("AtoB", "day", "night", "d2n"), ("BtoA", "night", "day", "n2d"))
     )
     temp_entries(ModelInfo(name="t-cli", family="cyclegan", task="translate", title="t", description="d", licence="x",
-                           sources=(), card="", arch="resnet", directions=directions, test_mode="eval", resolution=256))
+                           sources=(), card="", arch="resnet", options=TranslateOptions(directions, test_mode="eval", resolution=256)))
     for seed, official in ((1, "d2n"), (2, "n2d")):
         assert cli.main(["import", str(_save_net(tmp_path / f"{official}.pth", seed)), "--name", "t-cli"]) == 0
     return "t-cli"

@@ -20,6 +20,7 @@ from zoo import cli, download, importing
 from zoo.download import DownloadError, HubUnreachable, RemoteFileMissing
 from zoo.errors import IntegrityError, OfflineError, ZooError
 from zoo.registry import HubSource, ModelInfo
+from zoo.tasks.options import UpscaleOptions
 
 CKPT = (PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8" / "checkpoint.pth").read_bytes()
 SHA = hashlib.sha256(CKPT).hexdigest()
@@ -30,7 +31,7 @@ MIB = 1 << 20
 def entry(name: str, *sources) -> ModelInfo:
     return ModelInfo(
         name=name, family="esrgan", task="upscale", title=name, description="test entry", licence="BSD-3-Clause",
-        sources=tuple(sources), card="realesrgan-x4plus.md", arch="rrdbnet", scale=4,
+        sources=tuple(sources), card="realesrgan-x4plus.md", arch="rrdbnet", options=UpscaleOptions(scale=4),
     )
 
 

@@ -25,6 +25,7 @@ from zoo.archs import build
 from zoo.atomic import clean_leftovers
 from zoo.errors import CheckpointError, IntegrityError, UnsafeCheckpointError
 from zoo.registry import ModelInfo, UrlSource
+from zoo.tasks.options import UpscaleOptions
 
 RRDB_CASE = PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8"
 RRDB_FILE = RRDB_CASE / "checkpoint.pth"
@@ -367,7 +368,7 @@ def test_registry_arch_kwargs_are_the_released_networks(stem, name):
 
 def url_entry(name: str, url: str) -> ModelInfo:
     return ModelInfo(name=name, family="esrgan", task="upscale", title=name, description="test", licence="BSD-3-Clause",
-                     sources=(UrlSource(url),), card="realesrgan-x4plus.md", arch="rrdbnet", scale=4)
+                     sources=(UrlSource(url),), card="realesrgan-x4plus.md", arch="rrdbnet", options=UpscaleOptions(scale=4))
 
 
 def test_first_download_without_published_sha256_is_pinned(online, fresh_cache, file_server, temp_entries):

@@ -11,6 +11,7 @@ import pytest
 
 import zoo
 from zoo.families import family
+from zoo.tasks.options import UpscaleOptions
 from zoo.cards import card_metadata, read_card
 from zoo.errors import UnknownModelError
 from zoo.registry import DIRECTION_NAMES, HubSource, ManualSource, PackagedSource, UrlSource
@@ -83,7 +84,7 @@ def test_required_translate_entries_exist():
         assert info.licence == "BSD-2-Clause"
         assert info.homepage == "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
         assert info.paper == {"pix2pix": "https://arxiv.org/abs/1611.07004", "cyclegan": "https://arxiv.org/abs/1703.10593"}[info.family]
-        assert info.resolution == 256
+        assert info.options.resolution == 256
         folder = JUNYANZ_FOLDER[info.family]
         for d, official_name in zip(info.directions, official):
             assert [s.url for s in d.sources] == [f"http://{JUNYANZ_HOST}{folder}{official_name}.pth"]
@@ -123,25 +124,25 @@ def test_entry_is_complete(info):
         else:
             assert isinstance(source, ManualSource)
             assert source.url.startswith("https://")
-    if info.interpolate_with:
-        partner = zoo.info(info.interpolate_with)
-        assert partner.arch == info.arch and partner.scale == info.scale
-        assert partner.interpolate_with == info.name
+    if getattr(info.options, "interpolate_with", None):
+        partner = zoo.info(info.options.interpolate_with)
+        assert partner.arch == info.arch and partner.options.scale == info.options.scale
+        assert partner.options.interpolate_with == info.name
     if info.task == "translate":
         names = [d.name for d in info.directions]
         assert names and names[0] == "AtoB", "AtoB comes first: it is the default direction"
         assert names == list(DIRECTION_NAMES[: len(names)])
         assert info.sources == info.directions[0].sources, "the entry's sources are its default direction's"
-        assert info.test_mode in ("official", "eval")
+        assert info.options.test_mode in ("official", "eval")
         if info.family in TEST_MODE:
-            assert info.test_mode == TEST_MODE[info.family]
+            assert info.options.test_mode == TEST_MODE[info.family]
         for d in info.directions:
             assert d.official_name, f"{info.name} {d.name} needs its upstream name"
             assert d.input_domain and d.output_domain and d.input_domain != d.output_domain
             assert len(d.sources) >= 1
         assert len({d.official_name for d in info.directions}) == len(info.directions)
     else:
-        assert not info.directions and info.test_mode == ""
+        assert not info.directions and isinstance(info.options, UpscaleOptions) and info.options.scale in (2, 4)
 
 
 @pytest.mark.parametrize("info", zoo.list_models(), ids=lambda m: m.name)
@@ -162,7 +163,7 @@ def test_card_matches_entry(info):
         for d in info.directions:
             assert f"`{d.official_name}`" in text, f"card of {info.name} does not name {d.official_name}"
             assert d.input_domain in text and d.output_domain in text
-        assert f"`{info.test_mode}`" in text, "the card explains the test mode"
+        assert f"`{info.options.test_mode}`" in text, "the card explains the test mode"
         assert f"{PARAMS[info.arch]:,}" in text, "the card states the parameter count"
         assert "no checksum" in text.lower()
         assert f'zoo.load("{info.name}")' in text and f"--model {info.name}" in text
@@ -179,7 +180,7 @@ def test_variant_by_direction_name_and_official_name():
         assert v.directions[0].official_name == "zebra2horse"
         assert (v.directions[0].input_domain, v.directions[0].output_domain) == ("zebra photo", "horse photo")
         assert v.base_name == "cyclegan-horse2zebra"
-        assert (v.family, v.arch, v.card, v.test_mode, v.licence) == (base.family, base.arch, base.card, base.test_mode, base.licence)
+        assert (v.family, v.arch, v.card, v.options.test_mode, v.licence) == (base.family, base.arch, base.card, base.options.test_mode, base.licence)
     a = zoo.info("cyclegan-horse2zebra@AtoB")
     assert a.name == "cyclegan-horse2zebra@AtoB"
     assert [s.url for s in a.sources] == [f"http://{JUNYANZ_HOST}/cyclegan/pretrained_models/horse2zebra.pth"]
@@ -213,7 +214,7 @@ def test_parts_one_per_released_file(name):
     assert len({s.url for p in parts for s in p.sources}) == len(parts)
     summary = info.summary()
     assert [x["official_name"] for x in summary["directions"]] == list(REQUIRED_TRANSLATE[name])
-    assert summary["test_mode"] == info.test_mode and summary["resolution"] == 256
+    assert summary["test_mode"] == info.options.test_mode and summary["resolution"] == 256
 
 
 def test_upscale_entries_are_their_own_part():
@@ -279,3 +280,30 @@ def test_import_zoo_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_task_options_are_validated_by_their_task(temp_entries):
+    """Entries share a core; what is task-specific lives in the task's options and is checked there."""
+    import dataclasses
+
+    from zoo.tasks.options import TranslateOptions
+
+    up = zoo.info("realesr-animevideov3")
+    tr = zoo.info("cyclegan-horse2zebra")
+    for options, message in [
+        (None, "needs its task's options"),
+        (tr.options, "needs its task's options"),  # translation options on an upscaler
+        (UpscaleOptions(scale=0), "scale must be an integer in 1..16"),
+        (UpscaleOptions(scale=4, interpolate_with="../x"), "interpolate_with must be a model name"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            temp_entries(dataclasses.replace(up, name="t-options", options=options))
+    for options, message in [
+        (TranslateOptions(directions=(), test_mode="eval"), "directions must be AtoB"),
+        (TranslateOptions(directions=tr.directions[::-1], test_mode="eval"), "directions must be AtoB"),
+        (TranslateOptions(directions=tr.directions, test_mode="train"), "test_mode must be one of"),
+        (TranslateOptions(directions=tr.directions, test_mode="eval", resolution=3), "resolution must be an integer"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            temp_entries(dataclasses.replace(tr, name="t-options", options=options))
+    assert "t-options" not in {m.name for m in zoo.list_models()}

@@ -20,6 +20,7 @@ from zoo.registry import Direction, ManualSource, ModelInfo
 from zoo.tasks import norm_stats
 from zoo.tasks.tiling import run_tiled
 from zoo.importing import import_file
+from zoo.tasks.options import TranslateOptions
 
 RESNET = {"input_nc": 3, "output_nc": 3, "ngf": 8, "norm": "instance", "n_blocks": 2}
 UNET = {"input_nc": 3, "output_nc": 3, "num_downs": 5, "ngf": 8, "norm": "batch", "use_dropout": True}
@@ -39,8 +40,10 @@ def _net(arch: str, kwargs: dict, seed: int) -> torch.nn.Module:
 def _entry(name: str, family: str, directions: list[tuple[str, str, str, str]], test_mode: str, resolution: int = 256) -> ModelInfo:
     return ModelInfo(
         name=name, family=family, task="translate", title=name, description="test entry", licence="test", sources=(), card="",
-        arch={"pix2pix": "unet", "cyclegan": "resnet"}[family], directions=tuple(Direction(d, a, b, (ManualSource(f"https://example.invalid/{o}.pth", f"{o}.pth"),), o) for d, a, b, o in directions),
-        test_mode=test_mode, resolution=resolution,
+        arch={"pix2pix": "unet", "cyclegan": "resnet"}[family],
+        options=TranslateOptions(
+            tuple(Direction(d, a, b, (ManualSource(f"https://example.invalid/{o}.pth", f"{o}.pth"),), o) for d, a, b, o in directions),
+            test_mode=test_mode, resolution=resolution),
     )
 
 
@@ -277,7 +280,7 @@ def test_download_fetches_every_direction_then_works_offline(online, fresh_cache
         for d, a, b, o in (("AtoB", "a", "b", "a2b"), ("BtoA", "b", "a", "b2a"))
     )
     temp_entries(ModelInfo(name="t-dl", family="cyclegan", task="translate", title="t", description="d", licence="x",
-                           sources=(), card="", arch="resnet", directions=directions, test_mode="eval"))
+                           sources=(), card="", arch="resnet", options=TranslateOptions(directions, test_mode="eval")))
     assert cli.main(["download", "t-dl"]) == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     translator = zoo.load("t-dl")

@@ -214,13 +214,14 @@ def test_network_interpolation_blends_weights(tmp_path):
 
 def test_load_with_registry_partner(tmp_path, fresh_cache, temp_entries):
     from zoo.registry import ManualSource, ModelInfo
+    from zoo.tasks.options import UpscaleOptions
     from zoo.importing import import_file
 
     source = PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth"
-    common = dict(family="esrgan", task="upscale", description="test", licence="BSD-3-Clause", card="realesr-general-x4v3.md", arch="srvgg", scale=4)
+    common = dict(family="esrgan", task="upscale", description="test", licence="BSD-3-Clause", card="realesr-general-x4v3.md", arch="srvgg")
     temp_entries(
-        ModelInfo(name="pair-a", title="A", sources=(ManualSource("https://example.invalid/", "a.pth"),), interpolate_with="pair-b", **common),
-        ModelInfo(name="pair-b", title="B", sources=(ManualSource("https://example.invalid/", "b.pth"),), interpolate_with="pair-a", **common),
+        ModelInfo(name="pair-a", title="A", sources=(ManualSource("https://example.invalid/", "a.pth"),), options=UpscaleOptions(4, "pair-b"), **common),
+        ModelInfo(name="pair-b", title="B", sources=(ManualSource("https://example.invalid/", "b.pth"),), options=UpscaleOptions(4, "pair-a"), **common),
     )
     import_file(source, name="pair-a")
     import_file(_perturbed_copy(tmp_path, source), name="pair-b")

@@ -15,6 +15,7 @@ from conftest import PARITY
 from zoo import cache, cli, importing, weights
 from zoo.errors import IntegrityError, OfflineError
 from zoo.registry import HubSource, ManualSource, ModelInfo, UrlSource
+from zoo.tasks.options import UpscaleOptions
 
 CASE = PARITY / "esrgan" / "realesrgan_rrdbnet_x4_f16_b2_g8"
 CKPT = (CASE / "checkpoint.pth").read_bytes()
@@ -24,7 +25,7 @@ SHA = hashlib.sha256(CKPT).hexdigest()
 def entry(name: str, *sources, arch: str = "rrdbnet") -> ModelInfo:
     return ModelInfo(
         name=name, family="esrgan", task="upscale", title=name, description="test entry", licence="BSD-3-Clause",
-        sources=tuple(sources), card="realesrgan-x4plus.md", arch=arch, scale=4,
+        sources=tuple(sources), card="realesrgan-x4plus.md", arch=arch, options=UpscaleOptions(scale=4),
     )
 
 

@@ -35,7 +35,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([dict(m.summary(), available_offline=available_locally(m)) for m in models], indent=2))
         return 0
-    rows = [(m.name, m.task, m.family, f"x{m.scale}" if m.scale else "", m.licence, "yes" if available_locally(m) else "no") for m in models]
+    rows = [(m.name, m.task, m.family, f"x{m.summary()['scale']}" if m.summary().get("scale") else "", m.licence, "yes" if available_locally(m) else "no") for m in models]
     header = ("name", "task", "family", "scale", "licence", "offline")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:

@@ -108,7 +108,7 @@ def load(
     net, info, cfg = load_network(name_or_path, config=config)
     task = task_class(task_of(cfg["family"]))(net, info, cfg, device=device, dtype=dtype)
     if interpolate is not None:
-        other_name = partner or info.interpolate_with
+        other_name = partner or getattr(info.options, "interpolate_with", None)
         if other_name is None:
             raise ZooError(f"{info.name} has no interpolation partner; pass partner=NAME")
         other = load(other_name, device=device, dtype=dtype)

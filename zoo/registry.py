@@ -185,7 +185,9 @@ class ModelInfo:
     ``arch`` names the network in ``zoo.archs`` (known before any weights are read).
     ``arch_kwargs`` are the kwargs of the released network (from its shapes): a file converted
     or imported for this entry must have them.
-    ``interpolate_with`` names a compatible model whose weights can be blended with this one.
+    ``options`` are its task's own options (``zoo.tasks.options``: ``UpscaleOptions`` with the
+    scale and interpolation partner, ``TranslateOptions`` with the directions, test mode and
+    resolution), validated by that task when the entry is registered.
     """
 
     name: str
@@ -201,16 +203,16 @@ class ModelInfo:
     config: dict[str, Any] = field(default_factory=dict)
     arch: str = ""
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
-    scale: int | None = None
-    interpolate_with: str | None = None
-    interpolate_label: str = ""
     tags: tuple[str, ...] = ()
-    directions: tuple[Direction, ...] = ()
-    test_mode: str = ""
-    resolution: int | None = None
+    options: Any = None
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The weight-bearing parts of a multi-generator entry (translation directions), else ()."""
+        return tuple(getattr(self.options, "directions", ()))
 
     @property
     def base_name(self) -> str:
@@ -238,7 +240,8 @@ class ModelInfo:
         d = self.direction(direction)
         if len(self.directions) == 1 and "@" in self.name:
             return self
-        return dataclasses.replace(self, name=f"{self.base_name}@{d.name}", sources=d.sources, directions=(d,))
+        options = dataclasses.replace(self.options, directions=(d,))
+        return dataclasses.replace(self, name=f"{self.base_name}@{d.name}", sources=d.sources, options=options)
 
     def parts(self) -> list["ModelInfo"]:
         """The single-weight entries this entry is made of: one per direction, else itself."""
@@ -255,21 +258,12 @@ class ModelInfo:
             "title": self.title,
             "description": self.description,
             "licence": self.licence,
-            "scale": self.scale,
             "paper": self.paper,
             "homepage": self.homepage,
             "arch": self.arch,
-            "interpolate_with": self.interpolate_with,
-            "interpolate_label": self.interpolate_label,
             "tags": list(self.tags),
             "sources": [s.describe() for s in self.sources],
-            "directions": [
-                {"name": d.name, "input": d.input_domain, "output": d.output_domain, "official_name": d.official_name,
-                 "sources": [s.describe() for s in d.sources]}
-                for d in self.directions
-            ],
-            "test_mode": self.test_mode or None,
-            "resolution": self.resolution,
+            **(self.options.summary() if self.options is not None else {}),
             "card": self.card,
         }
 
@@ -291,16 +285,11 @@ def register(info: ModelInfo, *, replace: bool = False) -> ModelInfo:
         raise ValueError(f"{info.name!r}: '@' is reserved for directions (name@AtoB)")
     if not NAME_PATTERN.fullmatch(info.name):
         raise ValueError(f"{info.name!r} is not a valid model name ({NAME_PATTERN.pattern})")
-    if info.task == "translate":
-        if not info.directions:
-            raise ValueError(f"{info.name}: a translate entry lists its directions")
-        names = [d.name for d in info.directions]
-        if len(set(names)) != len(names) or not set(names) <= set(DIRECTION_NAMES) or names[0] != "AtoB":
-            raise ValueError(f"{info.name}: directions must be AtoB, then optionally BtoA, not {names}")
-        if info.test_mode not in TEST_MODES:
-            raise ValueError(f"{info.name}: test_mode must be one of {TEST_MODES}, not {info.test_mode!r}")
-        if info.sources != info.directions[0].sources:
-            info = dataclasses.replace(info, sources=info.directions[0].sources)
+    if getattr(info.options, "task", None) != info.task:
+        raise ValueError(f"{info.name}: a {info.task} entry needs its task's options (zoo.tasks.options), not {info.options!r}")
+    info.options.validate(info.name)
+    if info.directions and info.sources != info.directions[0].sources:
+        info = dataclasses.replace(info, sources=info.directions[0].sources)
     if info.name in _REGISTRY and not replace:
         raise ValueError(f"model {info.name!r} is already registered")
     _REGISTRY[info.name] = info

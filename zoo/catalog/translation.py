@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..registry import DIRECTION_NAMES, Direction, ModelInfo, UrlSource
+from ..tasks.options import TranslateOptions
 
 # A row: (name, title, description, tags, directions); directions in order AtoB, BtoA, each
 # (official name, input domain, output domain). The file of a direction is <url>/<official name>.pth.
@@ -22,5 +23,5 @@ def translation_entry(row: Row, *, family: str, arch: str, arch_kwargs: dict, ur
     return ModelInfo(
         name=name, family=family, task="translate", title=title, description=description, licence=licence,
         sources=dirs[0].sources, card=f"{name}.md", paper=paper, homepage=homepage, config=dict(config), arch=arch, arch_kwargs=dict(arch_kwargs),
-        tags=tags, directions=dirs, test_mode=test_mode, resolution=resolution,
+        tags=tags, options=TranslateOptions(directions=dirs, test_mode=test_mode, resolution=resolution),
     )

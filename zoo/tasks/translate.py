@@ -37,6 +37,7 @@ from ..errors import ImageError, UnknownModelError, WrongFamilyError
 from ..families import family
 from ..registry import ModelInfo
 from . import images, norm_stats
+from .options import TranslateOptions
 from .base import Task
 from .tiling import pad_to_multiple, run_tiled
 
@@ -75,8 +76,10 @@ class Translator(Task):
         test_mode: str | None = None,
     ) -> None:
         super().__init__(net, info, config, device=device, dtype=dtype)
-        self.test_mode = test_mode or info.test_mode or family(config["family"]).task_defaults.get("test_mode", "eval")
-        self.resolution = int(info.resolution or DEFAULT_RESOLUTION)
+        options = info.options if isinstance(info.options, TranslateOptions) else None  # None: a file, no entry
+        self.test_mode_default: str = options.test_mode if options else family(config["family"]).task_defaults.get("test_mode", "eval")
+        self.test_mode = test_mode or self.test_mode_default
+        self.resolution = options.resolution if options else DEFAULT_RESOLUTION
         default = info.directions[0].name if info.directions else "AtoB"
         self._nets: dict[str, nn.Module] = {default: self._prepare(self.net)}
         self._descriptors: dict[str, Descriptor] = {default: self.descriptor}
