@@ -104,7 +104,7 @@ def test_safetensors_checkpoints_load(tmp_path):
     path = tmp_path / "model.safetensors"
     save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
     up = zoo.load(path)
-    assert up.scale == 4 and up.config["converted_from"] == "basicsr-rrdbnet"
+    assert up.scale == 4 and up.folder_config["converted_from"] == "basicsr-rrdbnet"
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match="broken.safetensors"):

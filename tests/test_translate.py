@@ -286,5 +286,5 @@ def test_download_fetches_every_direction_then_works_offline(online, fresh_cache
     translator = zoo.load("t-dl")
     arr = _rgb(32, 40, seed=9)
     assert np.array_equal(translator.translate_array(arr, direction="BtoA"), _reference(nets["b2a"], arr, 4))
-    config = translator.config
+    config = translator.folder_config
     assert config["source"]["kind"] == "url" and len(config["source"]["sha256"]) == 64  # recorded on first download

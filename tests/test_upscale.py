@@ -239,4 +239,4 @@ def test_wrong_family_model_is_not_an_upscaler():
 
     up = zoo.load(PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth")
     with pytest.raises(WrongFamilyError, match="is a translation generator, not an upscaler"):
-        Upscaler(ResnetGenerator(ngf=8, n_blocks=1), up.info, up.config)
+        Upscaler(ResnetGenerator(ngf=8, n_blocks=1), up.info, up.folder_config)

@@ -119,8 +119,8 @@ def test_import_by_name_checks_digest_and_fills_the_cache(fresh_cache, temp_entr
 
 def test_packaged_model_loads_offline_and_caches(fresh_cache):
     up = zoo.load("realesr-animevideov3")
-    assert up.config["source"]["kind"] == "packaged"
-    assert up.config["arch_kwargs"] == {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16, "upscale": 4, "act_type": "prelu"}
+    assert up.folder_config["source"]["kind"] == "packaged"
+    assert up.folder_config["arch_kwargs"] == {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 16, "upscale": 4, "act_type": "prelu"}
     folder = cache.cached_folder(zoo.info("realesr-animevideov3"))
     assert folder is not None and folder.parent.name == "realesr-animevideov3"
 
@@ -187,7 +187,7 @@ def test_unreachable_server_falls_back_to_the_packaged_copy(online, fresh_cache,
     assert packaged.kind == "packaged"
     temp_entries(entry("anime-fallback", UrlSource("http://127.0.0.1:9/realesr-animevideov3.pth"), packaged, arch="srvgg"))
     up = zoo.load("anime-fallback")
-    assert up.config["source"]["kind"] == "packaged"
+    assert up.folder_config["source"]["kind"] == "packaged"
     temp_entries(entry("unreachable-only", UrlSource("http://127.0.0.1:9/x.pth")))
     with pytest.raises(OfflineError, match=r"unreachable-only is not available \(cannot reach http://127.0.0.1:9/x.pth"):
         zoo.load("unreachable-only")
@@ -201,7 +201,7 @@ def test_hub_prefers_a_safetensors_sibling_over_the_pickle(online, fresh_cache, 
     sha = local_hub.add_repo("someone/both", {"tiny.pth": CKPT, "tiny.safetensors": (fresh_cache.parent / "tiny.safetensors").read_bytes()})
     temp_entries(entry("tiny-both", HubSource("someone/both", revision=sha, filename="tiny.pth", sha256=SHA)))
     up = zoo.load("tiny-both")
-    assert up.config["source"]["filename"] == "tiny.safetensors"
+    assert up.folder_config["source"]["filename"] == "tiny.safetensors"
     assert not local_hub.requests("GET", contains="tiny.pth"), "the pickle was never fetched"
     assert reference_output(up.net) < 1e-4
 

@@ -101,7 +101,7 @@ def _tensors_to_save(state_dict: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_config(folder: Path) -> dict[str, Any]:
+def read_folder_config(folder: Path) -> dict[str, Any]:
     """A converted folder's ``config.json``, checked: a JSON object naming a known family and
     architecture, with ``arch_kwargs`` an object (its values are checked when the net is built)."""
     from .archs import arch_classes
@@ -146,7 +146,7 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from .archs import build
 
     folder = Path(folder)
-    config = read_config(folder)
+    config = read_folder_config(folder)
     what = str(folder / WEIGHTS_FILE)
     expected = build(config["arch"], config["arch_kwargs"], meta=True).state_dict()
     try:

@@ -17,7 +17,7 @@ from typing import Any
 from . import download
 from .cache import cache_root, cached_folder, check_pin, imported_dir, single, source_dir, write_pin
 from .cards import card_text
-from .converted import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, check_folder, is_converted_folder, is_zoo_owned, load_folder, read_config, write_converted
+from .converted import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, check_folder, is_converted_folder, is_zoo_owned, load_folder, read_folder_config, write_converted
 from .atomic import replace_folder
 from .errors import CheckpointError, DownloadError, IntegrityError, OfflineError, ZooError
 from .importing import _is_registered, check_entry
@@ -37,7 +37,7 @@ def resolve(info: ModelInfo) -> Path:
     failures: list[str] = []
     if folder is not None:
         try:
-            read_config(folder)
+            read_folder_config(folder)
             return folder
         except CheckpointError as exc:
             failures.append(_discard_damaged(folder, exc))

@@ -1,7 +1,7 @@
 """The common shape of task objects returned by ``zoo.load``.
 
 A task object holds ``.net`` (the ``torch.nn.Module``, eval mode), ``.info`` (the registry
-entry, or a synthetic one for files), ``.config`` (the converted folder's config) and the
+entry, or a synthetic one for files), ``.folder_config`` (the converted folder's ``config.json``) and the
 device/dtype it runs with. Subclasses add ``__call__`` on PIL images.
 """
 
@@ -41,9 +41,9 @@ class Task:
 
     task: str = ""
 
-    def __init__(self, net: torch.nn.Module, info: ModelInfo, config: dict[str, Any], *, device: str = "cpu", dtype: Any = None) -> None:
+    def __init__(self, net: torch.nn.Module, info: ModelInfo, folder_config: dict[str, Any], *, device: str = "cpu", dtype: Any = None) -> None:
         self.info = info
-        self.config = config
+        self.folder_config = folder_config
         self.descriptor = self.check_network(net, info.name)
         self.device = torch.device(device)
         self.dtype = resolve_dtype(dtype)
@@ -76,4 +76,4 @@ class Task:
         return self.info.name
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.info.name!r}, arch={self.config.get('arch')!r}, device={str(self.device)!r}, dtype={self.dtype})"
+        return f"{type(self).__name__}({self.info.name!r}, arch={self.folder_config.get('arch')!r}, device={str(self.device)!r}, dtype={self.dtype})"

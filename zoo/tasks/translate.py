@@ -69,15 +69,15 @@ class Translator(Task):
         self,
         net: nn.Module,
         info: ModelInfo,
-        config: dict[str, Any],
+        folder_config: dict[str, Any],
         *,
         device: str = "cpu",
         dtype: Any = None,
         test_mode: str | None = None,
     ) -> None:
-        super().__init__(net, info, config, device=device, dtype=dtype)
+        super().__init__(net, info, folder_config, device=device, dtype=dtype)
         options = info.options if isinstance(info.options, TranslateOptions) else None  # None: a file, no entry
-        self.test_mode_default: str = options.test_mode if options else family(config["family"]).task_defaults.get("test_mode", "eval")
+        self.test_mode_default: str = options.test_mode if options else family(folder_config["family"]).task_defaults.get("test_mode", "eval")
         self.test_mode = test_mode or self.test_mode_default
         self.resolution = options.resolution if options else DEFAULT_RESOLUTION
         default = info.directions[0].name if info.directions else "AtoB"

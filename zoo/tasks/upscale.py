@@ -32,8 +32,8 @@ class Upscaler(Task):
 
     task = "upscale"
 
-    def __init__(self, net: torch.nn.Module, info, config: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(net, info, config, **kwargs)
+    def __init__(self, net: torch.nn.Module, info, folder_config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(net, info, folder_config, **kwargs)
         d = self.descriptor
         self.scale: int = d.scale
         self.multiple: int = d.size_multiple
