@@ -9,7 +9,8 @@ from __future__ import annotations
 
 # The tab modules in the order the app shows them: one line per tab.
 TABS = (
-    "demos.upscale",
+    "demos.upscale",  # first: it works offline on the packaged weights
     "demos.translate",
+    "demos.generate",
     "demos.model_zoo",
 )

@@ -56,6 +56,14 @@ def available_offline(info: ModelInfo) -> bool:
         return False
 
 
+def task_model(cache: "ModelCache", name: str, task: str, noun: str) -> Any:
+    """The loaded ``task`` model ``name`` from ``cache``; a one-line error if the entry is another task's."""
+    info = zoo.info(name)
+    if info.task != task:
+        raise ZooError(f"{name} is a {info.task} model, not {noun}")
+    return cache.get(name)
+
+
 def model_label(info: ModelInfo) -> str:
     """Dropdown label: title, name and whether the model works with no network."""
     where = "works offline" if available_offline(info) else "needs download"

@@ -23,7 +23,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 from zoo.tasks import images
 
-from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, task_model, user_error, user_errors
 
 LABEL = "Translate"  # the tab's title
 
@@ -54,10 +54,7 @@ def direction_choices(info: ModelInfo) -> list[tuple[str, str]]:
 
 
 def get_translator(name: str) -> Any:
-    info = zoo.info(name)
-    if info.task != "translate":
-        raise ZooError(f"{name} is a {info.task} model, not a translator")
-    return TRANSLATORS.get(name)
+    return task_model(TRANSLATORS, name, "translate", "a translator")
 
 
 def translate(

@@ -144,6 +144,54 @@ def run_junyanz(case_dir: Path, case: dict[str, Any]) -> float:
     return worst
 
 
+def run_stylegan2(case_dir: Path, case: dict[str, Any]) -> float:
+    """StyleGAN2 (NVIDIA G_ema state dict + init_kwargs, or a rosinality checkpoint): mapping, images,
+    noise mode none, style mixing and W+ input, each against the stored reference."""
+    import torch
+    from safetensors.torch import load_file
+
+    from zoo.loading import load_network
+
+    known = DESCRIPTIVE | {"config", "call", "tensors", "tolerance", "checkpoint_format"}
+    _check_fields(case, known)
+    io = load_file(str(case_dir / "io.safetensors"))
+    understood = {"z", "c", "ws", "img", "img_noise_none", "ws_mix", "img_mix", "latent", "z2", "latent_mix", "wplus_in", "img_wplus"}
+    if set(io) - understood or set(case["tensors"]) != set(io):
+        raise CaseFailure(f"io tensors not understood: {sorted(set(io) - understood or set(case['tensors']) ^ set(io))}")
+    config = case["config"]
+    if (case_dir / "G_ema.safetensors").is_file():
+        net, _, _ = load_network(case_dir / "G_ema.safetensors", config=config["init_kwargs"])
+        psi, ws_key = config["truncation_psi"], "ws"
+        if config.get("noise_mode", "const") != "const" or config.get("truncation_cutoff") is not None:
+            raise CaseFailure("only noise_mode const without a truncation cutoff is understood for the main call")
+    elif (case_dir / "checkpoint.pt").is_file():
+        kwargs = {k: config[k] for k in ("size", "style_dim", "n_mlp", "lr_mlp", "blur_kernel", "channel_multiplier") if k in config}
+        net, _, _ = load_network(case_dir / "checkpoint.pt", config=kwargs)
+        if config.get("randomize_noise", True):
+            raise CaseFailure("randomize_noise=True is random: no reference to compare")
+        psi, ws_key = config["truncation"], "latent"
+    else:
+        raise CaseFailure("neither G_ema.safetensors nor checkpoint.pt in the case folder")
+    tol = case["tolerance"]
+    net = net.eval()
+    with torch.no_grad():
+        ws = net.mapping(io["z"], io.get("c"), truncation_psi=psi)
+        worst = _compare(ws_key, ws, io[ws_key], tol)
+        if "img" in io:
+            worst = max(worst, _compare("img", net(io["z"], io.get("c"), truncation_psi=psi), io["img"], tol))
+        if "img_noise_none" in io:
+            worst = max(worst, _compare("img_noise_none", net.synthesis(io[ws_key], noise_mode="none"), io["img_noise_none"], tol))
+        if "ws_mix" in io:
+            worst = max(worst, _compare("img_mix", net.synthesis(io["ws_mix"]), io["img_mix"], tol))
+        if "latent_mix" in io:
+            inject = int(case["call"].split("inject_index=")[1].split(",")[0])
+            mix = torch.cat([ws[:, :inject], net.mapping(io["z2"], None, truncation_psi=psi)[:, inject:]], 1)
+            worst = max(worst, _compare("latent_mix", mix, io["latent_mix"], tol), _compare("img_mix", net.synthesis(mix), io["img_mix"], tol))
+        if "wplus_in" in io:
+            worst = max(worst, _compare("img_wplus", net.synthesis(io["wplus_in"]), io["img_wplus"], tol))
+    return worst
+
+
 def _check_fields(case: dict[str, Any], known: set[str]) -> None:
     unknown = sorted(set(case) - known)
     if unknown:

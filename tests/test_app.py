@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
 import app  # noqa: E402
 import zoo  # noqa: E402
 from demos import common, model_zoo  # noqa: E402
+from demos import generate as gen  # noqa: E402
 from demos import translate as tr  # noqa: E402
 from demos import upscale as up  # noqa: E402
 from zoo import cache as zoo_cache, converted, registry, weights  # noqa: E402
@@ -121,8 +122,8 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     demo = app.build_app()
     assert isinstance(demo, gr.Blocks)
     labels = [block.label for block in demo.blocks.values() if isinstance(block, gr.Tab)]
-    assert labels == ["Upscale", "Translate", "Model zoo"]
-    assert up.UPSCALERS.names() == [] and tr.TRANSLATORS.names() == []  # building the app loads no model
+    assert labels == ["Upscale", "Translate", "Generate", "Model zoo"]
+    assert up.UPSCALERS.names() == [] and tr.TRANSLATORS.names() == [] and gen.GENERATORS.names() == []  # building loads no model
     endpoints = demo.get_api_info()["named_endpoints"]
     params = endpoints["/upscale"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image", "model", "tile", "outscale", "alpha", "interpolation"]
@@ -136,6 +137,10 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:]}
     assert defaults == {"model": "cyclegan-horse2zebra", "direction": "AtoB", "size": "auto", "test_mode": "default"}
+    params = endpoints["/generate"]["parameters"]
+    assert all(p["parameter_has_default"] for p in params)  # callable with no arguments
+    assert {p["parameter_name"]: p["parameter_default"] for p in params} == {
+        "model": "stylegan2-ffhq", "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1, "mix_layer": 8}
 
 
 def test_server_address(monkeypatch):

@@ -64,45 +64,60 @@ def _string_literals(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def _own_modules() -> dict[str, set[Path]]:
-    """name (family or arch) -> the files allowed to spell it: the modules its family declares, and
-    the declarations themselves (zoo/families, where module names such as "pix2pix" are data)."""
-    own: dict[str, set[Path]] = {}
-    declarations = set((ROOT / "zoo" / "families").glob("*.py"))
+def _family_files() -> dict[Path, set[str]]:
+    """Each file a family declares (its arch, reader and catalog modules) -> the families that own it.
+    The declarations themselves (zoo/families) belong to every family."""
+    owners: dict[Path, set[str]] = {p: set(families.family_names()) for p in (ROOT / "zoo" / "families").glob("*.py")}
     for f in families.families():
-        files = declarations | {ROOT / "zoo" / "catalog" / f"{f.catalog}.py"}
+        files = {ROOT / "zoo" / "catalog" / f"{f.catalog}.py"}
         files |= {ROOT / "zoo" / "archs" / f"{m}.py" for m in f.arch_modules}
         files |= {ROOT / "zoo" / "formats" / f"{m}.py" for m in f.readers}
-        for name in (f.name, *f.archs):
-            own.setdefault(name, set()).update(files)
-    return own
+        for path in files:
+            owners.setdefault(path, set()).add(f.name)
+    return owners
+
+
+def _names_typed_by_hand(path: Path, owners: dict[Path, set[str]]) -> list[str]:
+    """Family or architecture names in ``path``'s string literals that it may not spell.
+
+    Shared code (tasks, loaders, CLI, app, parity runner) may spell none. A family's own modules
+    may spell their families' names and any architecture vocabulary (StyleGAN2's synthesis
+    architecture 'resnet' is NVIDIA's word, not CycleGAN's network), but no other family's name.
+    """
+    family_names = set(families.family_names())
+    arch_names = {a for f in families.families() for a in f.archs}
+    own = owners.get(path)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    found = []
+    for line, value in _string_literals(path):
+        if own is None and value in family_names | arch_names:
+            found.append(f"{where}:{line}: {value!r}")
+        elif own is not None and value in family_names - own:
+            found.append(f"{where}:{line}: {value!r}")
+    return found
 
 
 def test_nothing_outside_a_familys_modules_names_it_or_its_architectures():
-    own = _own_modules()
+    owners = _family_files()
     scanned = sorted((ROOT / "zoo").rglob("*.py")) + sorted((ROOT / "demos").rglob("*.py")) + [ROOT / "app.py", ROOT / "tests" / "parity.py"]
-    found = [
-        f"{path.relative_to(ROOT)}:{line}: {value!r}"
-        for path in scanned
-        for line, value in _string_literals(path)
-        if value in own and path not in own[value]
-    ]
+    found = [hit for path in scanned for hit in _names_typed_by_hand(path, owners)]
     assert not found, "named by hand outside the family's modules:\n" + "\n".join(found)
 
 
 def test_the_scan_finds_a_name_typed_by_hand(tmp_path):
-    """The scan above must be able to fail: a literal family name in a task module is caught."""
+    """The scan above must be able to fail: a literal family or arch name in shared code is caught,
+    and so is another family's name in a family's module."""
     sample = tmp_path / "task.py"
     sample.write_text('GLOBAL = ("unet",)\nif family == "pix2pix":\n    pass\nprint(f"{x} cyclegan")\n')
-    own = _own_modules()
-    hits = [value for _, value in _string_literals(sample) if value in own and sample not in own[value]]
-    assert hits == ["unet", "pix2pix"]
+    assert [h.rsplit(" ", 1)[-1] for h in _names_typed_by_hand(sample, {})] == ["'unet'", "'pix2pix'"]
+    owners = {sample: {"esrgan"}}
+    assert [h.rsplit(" ", 1)[-1] for h in _names_typed_by_hand(sample, owners)] == ["'pix2pix'"]
 
 
 @pytest.mark.parametrize("arch", sorted(arch_classes()))
 def test_every_network_describes_itself(arch):
     d = describe(arch, {})
-    assert isinstance(d, Descriptor) and d.task in ("upscale", "translate", "discriminate")
+    assert isinstance(d, Descriptor) and d.task in ("upscale", "translate", "discriminate", "generate")
     assert d.in_channels >= 1 and d.out_channels >= 1 and d.scale >= 1 and d.size_multiple >= 1
     assert d.context is None or d.context >= 0
     assert json.loads(json.dumps(d.as_json()))["task"] == d.task

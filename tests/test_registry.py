@@ -11,7 +11,7 @@ import pytest
 
 import zoo
 from zoo.families import family
-from zoo.tasks.options import UpscaleOptions
+from zoo.tasks.options import GenerateOptions, UpscaleOptions
 from zoo.cards import card_metadata, read_card
 from zoo.errors import UnknownModelError
 from zoo.registry import DIRECTION_NAMES, HubSource, ManualSource, PackagedSource, UrlSource
@@ -43,7 +43,8 @@ REQUIRED_TRANSLATE = {
     "cyclegan-facades": ("facades_photo2label", "facades_label2photo"),
     "cyclegan-iphone2dslr-flower": ("iphone2dslr_flower",),
 }
-HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit"}
+HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit",
+              "LicenseRef-NVIDIA-Source-Code-License": "other"}  # the Hub's "other" + license_name
 
 # junyanz/pytorch-CycleGAN-and-pix2pix publishes its generators only on the authors' Berkeley
 # server, and its download scripts fetch them over plain http: there is no https location or
@@ -141,6 +142,9 @@ def test_entry_is_complete(info):
             assert d.input_domain and d.output_domain and d.input_domain != d.output_domain
             assert len(d.sources) >= 1
         assert len({d.official_name for d in info.directions}) == len(info.directions)
+    elif info.task == "generate":
+        assert not info.directions and isinstance(info.options, GenerateOptions)
+        assert info.options.resolution == info.arch_kwargs["img_resolution"] and info.options.c_dim == info.arch_kwargs["c_dim"]
     else:
         assert not info.directions and isinstance(info.options, UpscaleOptions) and info.options.scale in (2, 4)
 
@@ -157,6 +161,12 @@ def test_card_matches_entry(info):
         url = getattr(source, "url", None)
         if url:
             assert url in text, f"card of {info.name} does not name {url}"
+    if meta["license"] == "other":
+        assert meta["license_name"] and meta["license_link"].startswith("https://")
+        assert "non-commercial" in text.lower(), "a non-commercial licence says so in the card"
+    if info.task == "generate":
+        assert meta["pipeline_tag"] == "unconditional-image-generation" and info.family in meta["tags"]
+        assert f'zoo.load("{info.name}")' in text and f"--model {info.name}" in text and "no checksum" in text.lower()
     if info.task == "translate":
         assert meta["pipeline_tag"] == "image-to-image"
         assert info.family in meta["tags"]

@@ -17,6 +17,7 @@ from .families import family_names, task_names
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga", ".ppm", ".pgm"}
 DEFAULT_UPSCALER = "realesrgan-x4plus"
 DEFAULT_TRANSLATOR = "cyclegan-horse2zebra"
+DEFAULT_GENERATOR = "stylegan2-ffhq"
 
 
 def _fail(message: str) -> int:
@@ -270,6 +271,30 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return _image_job(args, "translate", "an image-to-image translator", run)
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """``zoo generate OUT``: one image per seed (OUT a file for one seed, else a folder of seedNNNN.png)."""
+    from .loading import load
+
+    out = Path(args.out)
+    many = len(args.seeds) > 1 or args.out.endswith(("/", os.sep)) or out.is_dir()
+    if many and out.exists() and not out.is_dir():
+        return _fail(f"{out} is a file; with several seeds the output must be a folder")
+    if not many and out.suffix.lower() not in IMAGE_SUFFIXES:
+        return _fail(f"cannot tell the image format of {out.name}; use an extension such as .png")
+    if (args.mix_seed is None) != (args.mix_layer is None):
+        return _fail("style mixing needs both --mix-seed and --mix-layer")
+    generator = load(args.model, device=args.device)
+    if generator.task != "generate":
+        return _fail(f"{args.model} is a {generator.info.family} model for {generator.task}, not an image generator")
+    for seed in args.seeds:
+        image = generator(seed, psi=args.psi, cutoff=args.cutoff, noise_mode=args.noise_mode, class_index=args.class_index,
+                          mix_seed=args.mix_seed, mix_layer=args.mix_layer)
+        dest = out / f"seed{seed:04d}.png" if many else out
+        save_atomic(image, dest)
+        print(f"seed {seed} -> {dest} ({image.width}x{image.height})")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["GRADIO_SERVER_NAME"] = args.host
     os.environ["GRADIO_SERVER_PORT"] = str(args.port)
@@ -321,7 +346,23 @@ def _add_translate(sub) -> None:
     p.set_defaults(func=cmd_translate)
 
 
-TASK_COMMANDS = (_add_upscale, _add_translate)  # one per task: its subcommand
+def _add_generate(sub) -> None:
+    p = sub.add_parser("generate", help="generate images from seeds (StyleGAN2)",
+                       description="zoo generate OUT: one image per seed; OUT is a file for one seed, else a folder (seedNNNN.png).")
+    p.add_argument("out", metavar="OUT")
+    p.add_argument("--model", default=DEFAULT_GENERATOR, help=f"registry name, official file (.pkl, .pt), converted folder or hf:ORG/NAME (default {DEFAULT_GENERATOR})")
+    p.add_argument("--seed", dest="seeds", type=int, nargs="+", default=[0], metavar="S", help="seeds (NVIDIA's: numpy RandomState(S)); default 0")
+    p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward the mean W (1 = none; -1..2)")
+    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N layers")
+    p.add_argument("--noise-mode", choices=["const", "none", "random"], default="const")
+    p.add_argument("--class", dest="class_index", type=int, default=None, help="class index for a conditional model")
+    p.add_argument("--mix-seed", type=int, default=None, help="style mixing: the seed whose W the later layers take")
+    p.add_argument("--mix-layer", type=int, default=None, help="style mixing: the first layer taken from --mix-seed")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_generate)
+
+
+TASK_COMMANDS = (_add_upscale, _add_translate, _add_generate)  # one per task: its subcommand
 
 
 def build_parser() -> argparse.ArgumentParser:

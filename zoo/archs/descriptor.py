@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CPU_DTYPES = ("float32", "bfloat16")
-NOUNS = {"upscale": "an upscaler", "translate": "a translation generator", "discriminate": "a discriminator"}
+NOUNS = {"upscale": "an upscaler", "translate": "a translation generator", "discriminate": "a discriminator",
+         "generate": "an image generator"}
 GPU_DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -24,7 +25,8 @@ GPU_DTYPES = ("float32", "float16", "bfloat16")
 class Descriptor:
     """A network's contract.
 
-    * ``task``: what it is for: ``upscale``, ``translate`` (image generators), ``discriminate``.
+    * ``task``: what it is for: ``upscale``, ``translate`` (image-to-image generators),
+      ``discriminate``, ``generate`` (images from a latent).
     * ``inputs``: ``image`` (one NCHW tensor), ``image_pair`` (two), ``image+mask``, ``latent``.
     * ``in_channels`` / ``out_channels``; ``scale``: output size / input size.
     * ``value_range``: (low, high) of input and output pixel values, e.g. (0, 1) or (-1, 1).

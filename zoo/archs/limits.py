@@ -50,6 +50,40 @@ class OneOf:
         return None
 
 
+@dataclass(frozen=True)
+class Ints:
+    """A list of at most ``max_len`` ints (not bools), each in ``lo..hi``."""
+
+    lo: int
+    hi: int
+    max_len: int
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, (list, tuple)) or not 0 < len(value) <= self.max_len:
+            return f"must be a list of 1..{self.max_len} integers, not {str(value)[:80]}"
+        for v in value:
+            problem = Int(self.lo, self.hi).check(v)
+            if problem:
+                return f"holds {v!r}, which {problem}"
+        return None
+
+
+@dataclass(frozen=True)
+class Real:
+    """A number (int or float, not bool) in ``lo..hi``; None too when ``optional``."""
+
+    lo: float
+    hi: float
+    optional: bool = False
+
+    def check(self, value: Any) -> str | None:
+        if value is None and self.optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.lo <= value <= self.hi:
+            return f"must be a number in {self.lo:g}..{self.hi:g}{' or null' if self.optional else ''}, not {str(value)[:60]}"
+        return None
+
+
 BOOL = OneOf((False, True))
 
 
@@ -57,7 +91,7 @@ BOOL = OneOf((False, True))
 class ArchLimits:
     """The kwargs an architecture accepts (name -> rule) and its parameter ceiling."""
 
-    kwargs: Mapping[str, Int | OneOf]
+    kwargs: Mapping[str, Int | OneOf | Ints | Real]
     max_parameters: int
     largest_released: int = 0  # parameters of the largest official network, for the record
     required: tuple[str, ...] = field(default=())

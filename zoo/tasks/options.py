@@ -65,3 +65,26 @@ class TranslateOptions:
             "test_mode": self.test_mode,
             "resolution": self.resolution,
         }
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Generation from a latent: the image ``resolution``, the number of classes ``c_dim`` of a
+    conditional generator (0: unconditional), and what the training images were (``dataset``)."""
+
+    task: ClassVar[str] = "generate"
+    resolution: int
+    dataset: str
+    c_dim: int = 0
+
+    def validate(self, name: str) -> None:
+        r = self.resolution
+        if isinstance(r, bool) or not isinstance(r, int) or r < 4 or r & (r - 1):
+            raise ValueError(f"{name}: resolution must be a power of two >= 4, not {r!r}")
+        if isinstance(self.c_dim, bool) or not isinstance(self.c_dim, int) or self.c_dim < 0:
+            raise ValueError(f"{name}: c_dim must be a non-negative integer, not {self.c_dim!r}")
+        if not self.dataset:
+            raise ValueError(f"{name}: name the training dataset")
+
+    def summary(self) -> dict[str, Any]:
+        return {"resolution": self.resolution, "dataset": self.dataset, "c_dim": self.c_dim}

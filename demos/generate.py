@@ -1,0 +1,106 @@
+"""The Generate tab: StyleGAN2 images from a seed, with truncation, style mixing and noise mode.
+
+Endpoint ``/generate`` (gradio_client) is callable with no arguments: every control has a default.
+Latent-direction sliders and photo projection come with their issue; the controls here are the
+ones the generator itself offers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+import zoo
+from zoo.errors import ZooError
+
+from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, task_model, user_error, user_errors
+
+LABEL = "Generate"  # the tab's title
+
+DEFAULT_MODEL = "stylegan2-ffhq"
+NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
+
+GENERATORS = ModelCache(size=2)
+
+
+def get_generator(name: str) -> Any:
+    return task_model(GENERATORS, name, "generate", "an image generator")
+
+
+def generate(
+    model: str = DEFAULT_MODEL,
+    seed: float = 0,
+    psi: float = 1.0,
+    cutoff: float = 0,
+    noise_mode: str = "const",
+    class_index: float = 0,
+    mix_seed: float = -1,
+    mix_layer: float = 0,
+    progress: gr.Progress = gr.Progress(),
+) -> Image.Image:
+    """The image of ``seed`` from registry model ``model``.
+
+    ``cutoff`` 0 truncates every layer; ``mix_seed`` -1 means no style mixing; ``class_index`` is
+    used by conditional models only.
+    """
+    with user_errors():
+        for value, what in ((seed, "seed"), (cutoff, "cutoff"), (class_index, "class"), (mix_seed, "mix seed"), (mix_layer, "mix layer")):
+            if float(value) != int(value):
+                raise ZooError(f"{what} must be a whole number, not {value}")
+        progress(0.0, desc=f"Loading {model}")
+        generator = get_generator(model)
+        progress(0.5, desc="Generating")
+        return generator(
+            int(seed), psi=float(psi), cutoff=int(cutoff) or None, noise_mode=noise_mode,
+            class_index=int(class_index) if generator.c_dim else None,
+            mix_seed=None if int(mix_seed) < 0 else int(mix_seed), mix_layer=int(mix_layer) if int(mix_seed) >= 0 else None,
+        )
+
+
+def model_details(name: str) -> str:
+    info = zoo.info(name)
+    offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
+    cond = f" · conditional ({info.options.c_dim} classes)" if info.options.c_dim else ""
+    return (f"**{info.title}** · {info.options.resolution} px{cond} · {offline}  \n{info.description}  \n"
+            f"Licence: {info.licence} (see its card in the Model zoo tab)")
+
+
+def refresh_choices(name: str | None) -> tuple[Any, str]:
+    return gr.update(choices=model_choices("generate"), value=name), model_details(name) if name else ""
+
+
+def on_model_change(name: str) -> str:
+    try:
+        return model_details(name)
+    except ZooError as exc:
+        raise user_error(one_line(exc)) from exc
+
+
+def build_tab() -> gr.Tab:
+    """The Generate tab; call inside a ``gr.Blocks`` context."""
+    choices, default = choices_and_default("generate", DEFAULT_MODEL)
+    with gr.Tab(LABEL, id="generate") as tab:
+        gr.Markdown("Images from NVIDIA's StyleGAN2 generators. A seed names an image (the same as NVIDIA's `generate.py`); "
+                    "truncation trades variety for typicality; style mixing takes the later layers from a second seed.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True)
+                details = gr.Markdown(model_details(default) if default else "")
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                psi = gr.Slider(-1.0, 2.0, value=1.0, step=0.05, label="Truncation ψ (1 = none, 0 = the mean face)")
+                cutoff = gr.Slider(0, 18, value=0, step=1, label="Truncation cutoff (0 = every layer)")
+                noise_mode = gr.Radio(NOISE_CHOICES, value="const", label="Noise")
+                class_index = gr.Number(value=0, precision=0, minimum=0, label="Class (conditional models only)")
+                with gr.Accordion("Style mixing", open=False):
+                    mix_seed = gr.Number(value=-1, precision=0, minimum=-1, label="Second seed (-1 = off)")
+                    mix_layer = gr.Slider(0, 17, value=8, step=1, label="Crossover layer (later layers from the second seed)")
+                run = gr.Button("Generate", variant="primary")
+            with gr.Column(scale=1):
+                image_out = gr.Image(label="Generated image (PNG)", type="pil", format="png", interactive=False, buttons=["download", "fullscreen"])
+        model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
+        tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
+        run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer], outputs=image_out,
+                  api_name="generate", concurrency_limit=1)
+    return tab

@@ -1,0 +1,206 @@
+"""StyleGAN2 end to end: NVIDIA pickles read without running code, the generate task, CLI and app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+import zoo
+from conftest import PARITY
+from support import persistence
+from support.hostile import CodePayload
+from zoo import cli
+from zoo.errors import CheckpointError, UnsafeCheckpointError, ZooError
+from zoo.formats import stylegan2 as fmt
+from zoo.registry import ModelInfo, UrlSource
+from zoo.tasks.options import GenerateOptions
+
+CASE = PARITY / "stylegan2" / "nv_ada_res32_psi07"
+COND = PARITY / "stylegan2" / "nv_ada_res16_cond_psi1"
+
+
+def generator_of(case: Path):
+    from zoo.archs.stylegan2 import Generator
+
+    init = json.loads((case / "init_kwargs.json").read_text())
+    converted = fmt.convert(load_file(str(case / "G_ema.safetensors")), init)
+    net = Generator(**converted.arch_kwargs).eval()
+    net.load_state_dict(converted.state_dict)
+    return net, init
+
+
+@pytest.fixture
+def pkl(tmp_path) -> Path:
+    net, init = generator_of(CASE)
+    return persistence.write(tmp_path / "network-snapshot.pkl", net, init)
+
+
+# -- NVIDIA persistence pickles -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4])
+def test_persistence_pickle_loads_g_ema_with_its_init_kwargs(tmp_path, protocol):
+    net, init = generator_of(CASE)
+    path = persistence.write(tmp_path / "g.pkl", net, init, protocol=protocol)
+    loaded = zoo.load(path)
+    assert loaded.task == "generate" and loaded.folder_config["converted_from"] == "nvidia-pickle"
+    io = load_file(str(CASE / "io.safetensors"))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.net(io["z"], None, truncation_psi=0.7), io["img"], atol=1e-4, rtol=1e-4)
+    clamp = {**init, "synthesis_kwargs": {**init["synthesis_kwargs"], "conv_clamp": 2.0}}
+    path = persistence.write(tmp_path / "clamped.pkl", net, clamp, protocol=protocol)
+    assert zoo.load(path).folder_config["arch_kwargs"]["conv_clamp"] == 2.0  # init_kwargs carry what tensors cannot show
+
+
+def test_module_src_is_never_run_and_foreign_globals_are_refused(tmp_path, capsys):
+    net, init = generator_of(CASE)
+    marker = tmp_path / "code-ran"
+    path = persistence.write(tmp_path / "src.pkl", net, init, module_src=f"import os\nos.system('touch {marker}')\n")
+    assert zoo.load(path).task == "generate" and not marker.exists()  # module_src is text, never executed
+    for reduce, what in [((__import__("os").system, (f"touch {marker}",)), "posix.system"),
+                         ((eval, (f"open('{marker}', 'w')",)), "builtins.eval")]:
+        evil = persistence.write(tmp_path / "evil.pkl", net, init, extra_state={"hidden": persistence._Extra(reduce)})
+        with pytest.raises(UnsafeCheckpointError, match=f"asks for {what}, which could run code"):
+            zoo.load(evil)
+        assert cli.main(["import", str(evil), "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "could run code" in err
+    evil = persistence.write(tmp_path / "payload.pkl", net, init, extra_state={"hidden": CodePayload(marker)})
+    with pytest.raises(UnsafeCheckpointError):
+        zoo.load(evil)
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_other_kinds_of_pickle_are_named(tmp_path):
+    net, init = generator_of(CASE)
+    sg3 = persistence.write(tmp_path / "sg3.pkl", net, init, module_src="class SynthesisInput: pass  # uses filtered_lrelu\n")
+    with pytest.raises(CheckpointError, match="StyleGAN3 .* which gan-zoo does not support"):
+        zoo.load(sg3)
+    tf = tmp_path / "tf.pkl"  # what a TensorFlow-era pickle starts with: a dnnlib.tflib Network object
+    tf.write_bytes(b"\x80\x02cdnnlib.tflib.network\nNetwork\n)\x81.")
+    with pytest.raises(CheckpointError, match="TensorFlow-era StyleGAN pickle"):
+        zoo.load(tf)
+    nog = persistence.write(tmp_path / "nog.pkl", net, init, top={"G_ema": None})
+    with pytest.raises(CheckpointError, match="without a G_ema network"):
+        zoo.load(nog)
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes((tmp_path / "sg3.pkl").read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="damaged NVIDIA pickle"):
+        zoo.load(broken)
+
+
+def test_a_pickle_entry_downloads_converts_and_pins(online, fresh_cache, file_server, temp_entries, pkl):
+    file_server.add("pretrained/tiny.pkl", pkl.read_bytes())
+    net, init = generator_of(CASE)
+    info = temp_entries(ModelInfo(
+        name="tiny-sg2", family="stylegan2", task="generate", title="tiny", description="test", licence="LicenseRef-NVIDIA-Source-Code-License",
+        sources=(UrlSource(file_server.url_for("pretrained/tiny.pkl")),), card="stylegan2-ffhq.md", arch="stylegan2",
+        arch_kwargs={"img_resolution": 32, "channels": [64, 64, 32, 16]}, options=GenerateOptions(resolution=32, dataset="test")))
+    generator = zoo.load("tiny-sg2")
+    assert generator(3).size == (32, 32)
+    from zoo import cache
+
+    assert json.loads(cache.pin_path(info, info.sources[0]).read_text())["size"] == pkl.stat().st_size
+
+
+# -- the task ----------------------------------------------------------------------------------
+
+
+def test_seeds_are_nvidias_and_bit_for_bit(pkl):
+    gen = zoo.load(pkl)
+    z = gen.z(7)
+    assert torch.equal(z, torch.from_numpy(np.random.RandomState(7).randn(1, gen.z_dim)).float())
+    a, b = gen(7, psi=0.7), gen(7, psi=0.7)
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and a.mode == "RGB" and a.size == (32, 32)
+    with torch.no_grad():
+        img = gen.net(z, None, truncation_psi=0.7)
+    expected = (img[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
+    assert np.array_equal(np.asarray(a), expected)
+    assert not np.array_equal(np.asarray(gen(8)), np.asarray(gen(7)))
+    r1, r2 = gen(7, noise_mode="random"), gen(7, noise_mode="random")
+    assert np.array_equal(np.asarray(r1), np.asarray(r2)) and not np.array_equal(np.asarray(r1), np.asarray(gen(7)))
+
+
+def test_truncation_cutoff_and_style_mixing(pkl):
+    gen = zoo.load(pkl)
+    full, mixed = gen.ws(1), gen.ws(1, mix_seed=2, mix_layer=3)
+    torch.testing.assert_close(mixed[:, :3], full[:, :3], atol=0, rtol=0)
+    torch.testing.assert_close(mixed[:, 3:], gen.ws(2)[:, 3:], atol=0, rtol=0)
+    cut = gen.ws(1, psi=0.0, cutoff=2)
+    torch.testing.assert_close(cut[:, :2], gen.net.w_avg.expand(1, 2, -1), atol=1e-6, rtol=0)
+    torch.testing.assert_close(cut[:, 2:], full[:, 2:], atol=0, rtol=0)
+    assert gen.render(mixed).size == (32, 32)
+
+
+def test_conditional_generators_need_a_class():
+    net, init = generator_of(COND)
+    from zoo.tasks.generate import ImageGenerator
+    from zoo.loading import file_info
+
+    gen = ImageGenerator(net, file_info(COND / "G_ema.safetensors", "stylegan2"), {"family": "stylegan2", "arch": "stylegan2"})
+    a, b = gen(0, class_index=0), gen(0, class_index=3)
+    assert not np.array_equal(np.asarray(a), np.asarray(b))
+    for kwargs, message in [({}, "conditional: give a class from 0 to 3"), ({"class_index": 4}, "from 0 to 3")]:
+        with pytest.raises(ZooError, match=message):
+            gen(0, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": -1}, "a seed is an integer"), ({"seed": 2**32}, "a seed is an integer"), ({"seed": 1.5}, "a seed is an integer"),
+    ({"psi": 3.0}, "psi must be in"), ({"cutoff": 0}, "cutoff must be"), ({"cutoff": 99}, "cutoff must be"),
+    ({"noise_mode": "loud"}, "noise mode must be"), ({"class_index": 1}, "unconditional"),
+    ({"mix_seed": 2}, "crossover layer"), ({"mix_seed": 2, "mix_layer": 8}, "crossover layer"),
+])
+def test_bad_settings_are_one_line(pkl, kwargs, message):
+    gen = zoo.load(pkl)
+    seed = kwargs.pop("seed", 0)
+    with pytest.raises(ZooError, match=message):
+        gen(seed, **kwargs)
+
+
+# -- CLI and app --------------------------------------------------------------------------------
+
+
+def test_cli_generate(pkl, tmp_path, capsys):
+    out = tmp_path / "one.png"
+    assert cli.main(["generate", str(out), "--model", str(pkl), "--seed", "5", "--psi", "0.7"]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(zoo.load(pkl)(5, psi=0.7)))
+    folder = tmp_path / "many"
+    assert cli.main(["generate", str(folder), "--model", str(pkl), "--seed", "1", "2", "--mix-seed", "9", "--mix-layer", "4"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["seed0001.png", "seed0002.png"]
+    capsys.readouterr()
+    for args, message in [(["--psi", "9"], "psi must be in"), (["--mix-seed", "3"], "needs both --mix-seed and --mix-layer"),
+                          (["--class", "2"], "unconditional"), (["--model", "nope-model"], "unknown model")]:
+        assert cli.main(["generate", str(tmp_path / "bad.png"), "--model", str(pkl), *args]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and not (tmp_path / "bad.png").exists()
+    upscaler = PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth"
+    assert cli.main(["generate", str(tmp_path / "x.png"), "--model", str(upscaler)]) == 1
+    assert "not an image generator" in capsys.readouterr().err
+
+
+def test_app_generate_function(pkl, temp_entries, fresh_cache, monkeypatch):
+    import gradio as gr
+
+    from demos import generate as gen_tab
+    from zoo import importing
+
+    temp_entries(ModelInfo(
+        name="tiny-tab", family="stylegan2", task="generate", title="tiny", description="test", licence="LicenseRef-NVIDIA-Source-Code-License",
+        sources=(UrlSource("https://example.invalid/tiny.pkl"),), card="stylegan2-ffhq.md", arch="stylegan2",
+        options=GenerateOptions(resolution=32, dataset="test")))
+    importing.import_file(pkl, name="tiny-tab")
+    gen_tab.GENERATORS._models.clear()
+    image = gen_tab.generate("tiny-tab", seed=4, psi=0.7, cutoff=0, noise_mode="const", class_index=0, mix_seed=-1, mix_layer=0)
+    assert np.array_equal(np.asarray(image), np.asarray(zoo.load(pkl)(4, psi=0.7)))
+    with pytest.raises(gr.Error, match="seed must be a whole number"):
+        gen_tab.generate("tiny-tab", seed=1.5)
+    with pytest.raises(gr.Error, match="not available offline|zoo download"):
+        gen_tab.generate("stylegan2-ffhq")
+    assert "tiny" in gen_tab.model_details("tiny-tab")

@@ -1,0 +1,363 @@
+"""StyleGAN2 generator with NVIDIA's key names and call signatures (stylegan2-ada-pytorch).
+
+The state-dict keys are those of ``training/networks.py`` ``Generator`` (``synthesis.b{r}.*``
+first, then ``mapping.*``), so NVIDIA files load as they are and rosinality files are renamed onto
+them (``zoo.formats.stylegan2``). This module knows nothing about files.
+
+Signature (tests/fixtures/parity/stylegan2/README.md has the maths and the exact scale factors):
+
+* ``net.mapping(z, c, truncation_psi=1, truncation_cutoff=None) -> ws`` ``[N, num_ws, w_dim]``;
+  z ``[N, z_dim]`` (any scale: it is normalised), c ``[N, c_dim]`` or None when ``c_dim == 0``.
+* ``net.synthesis(ws, noise_mode="const", noise=None) -> img`` ``[N, img_channels, R, R]``,
+  nominal range [-1, 1], not clamped. ``noise_mode``: "const" (the stored maps), "none",
+  "random". ``noise``: one tensor per conv layer (4x4 first), broadcastable to ``[N, 1, r, r]``,
+  used instead of the stored maps (still scaled by each layer's ``noise_strength``).
+* ``net(z, c, truncation_psi=1, truncation_cutoff=None, noise_mode="const", noise=None)``.
+
+Everything runs in float32 (NVIDIA's ``num_fp16_res`` only changes precision on GPUs and is not
+a weight: it is accepted and ignored). ``channels`` lists the feature width at each resolution
+4, 8, ..., R (NVIDIA: ``min(channel_base // r, channel_max)``; rosinality tables too).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .descriptor import Descriptor
+from .limits import BOOL, ArchLimits, Int, Ints, OneOf, Real
+
+SQRT2 = math.sqrt(2.0)
+LRELU_SLOPE = 0.2
+
+
+def setup_filter(taps: list[int] | tuple[int, ...]) -> torch.Tensor:
+    """The normalised 2-D FIR filter ``outer(taps, taps) / sum^2`` (``[4, 4]`` for [1, 3, 3, 1])."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    f = torch.outer(f, f)
+    return f / f.sum()
+
+
+def fir(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int], gain: float) -> torch.Tensor:
+    """Depthwise FIR filtering of ``x`` [N, C, H, W] with ``f`` [kh, kw] after padding
+    ``pad`` = (before, after) on both axes; the filter is flipped (a true convolution)."""
+    c = x.shape[1]
+    weight = (f * gain).flip([0, 1]).to(x.dtype)[None, None].repeat(c, 1, 1, 1)
+    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    return F.conv2d(x, weight, groups=c)
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """x2 up-sampling: zeros inserted after each sample, padding (2, 1), the filter times 4."""
+    n, c, h, w = x.shape
+    up = x.new_zeros(n, c, h * 2, w * 2)
+    up[:, :, ::2, ::2] = x
+    return fir(up, f, (2, 1), 4.0)
+
+
+def lrelu_agc(x: torch.Tensor, bias: torch.Tensor, gain: float, clamp: float | None, linear: bool = False) -> torch.Tensor:
+    """NVIDIA's ``bias_act``: (x + b), leaky ReLU 0.2 (unless ``linear``), times ``gain``, clamped to ±clamp."""
+    x = x + bias.to(x.dtype).reshape(1, -1, 1, 1)
+    if not linear:
+        x = F.leaky_relu(x, LRELU_SLOPE)
+    if gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool, up: int,
+                     padding: int, f: torch.Tensor | None = None) -> torch.Tensor:
+    """The modulated convolution, one grouped conv for the batch.
+
+    x [N, I, H, W], weight [O, I, k, k] (stored, no gain), styles [N, I]. W' = W * s (per input
+    channel), demodulated per output channel by (sum W'^2 + 1e-8)^-1/2. ``up == 2``: a transposed
+    conv with stride 2 of the weights as stored, then the FIR filter (padding 1, gain 4).
+    """
+    n, cin, h, w = x.shape
+    cout, _, kh, kw = weight.shape
+    wts = weight.unsqueeze(0) * styles.reshape(n, 1, cin, 1, 1)
+    if demodulate:
+        wts = wts * (wts.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, cout, 1, 1, 1)
+    x = x.reshape(1, n * cin, h, w)
+    if up == 1:
+        y = F.conv2d(x, wts.reshape(n * cout, cin, kh, kw), padding=padding, groups=n)
+    else:
+        wt = wts.transpose(1, 2).reshape(n * cin, cout, kh, kw)
+        y = F.conv_transpose2d(x, wt, stride=2, groups=n)
+        y = fir(y, f, (1, 1), 4.0)
+    return y.reshape(n, cout, *y.shape[2:])
+
+
+class FullyConnectedLayer(nn.Module):
+    """``weight`` [out, in] stored as N(0,1)/lr; runs with gain lr/sqrt(in) (bias: lr)."""
+
+    def __init__(self, in_features: int, out_features: int, *, activation: bool = False, lr_multiplier: float = 1.0,
+                 bias_init: float = 0.0) -> None:
+        super().__init__()
+        self.activation = activation
+        self.weight = nn.Parameter(torch.randn([out_features, in_features]) / lr_multiplier)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init)))
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight * self.weight_gain
+        b = self.bias * self.bias_gain
+        if not self.activation:
+            return torch.addmm(b.unsqueeze(0), x, w.t())
+        return F.leaky_relu(x.matmul(w.t()) + b, LRELU_SLOPE) * SQRT2
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
+
+
+class MappingNetwork(nn.Module):
+    """z (and an embedded label c) -> w, broadcast to ``num_ws`` copies, truncated toward ``w_avg``."""
+
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int, embed_features: int,
+                 layer_features: int, lr_multiplier: float) -> None:
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
+        features = [z_dim + embed_features] + [layer_features] * (num_layers - 1) + [w_dim]
+        if c_dim > 0:
+            self.embed = FullyConnectedLayer(c_dim, embed_features)
+        for i in range(num_layers):
+            setattr(self, f"fc{i}", FullyConnectedLayer(features[i], features[i + 1], activation=True, lr_multiplier=lr_multiplier))
+        self.register_buffer("w_avg", torch.zeros([w_dim]))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None) -> torch.Tensor:
+        parts = []
+        if self.z_dim > 0:
+            if z.ndim != 2 or z.shape[1] != self.z_dim:
+                raise ValueError(f"z must be [N, {self.z_dim}], not {list(z.shape)}")
+            parts.append(normalize_2nd_moment(z.float()))
+        if self.c_dim > 0:
+            if c is None or c.ndim != 2 or c.shape[1] != self.c_dim or c.shape[0] != z.shape[0]:
+                raise ValueError(f"this generator is conditional: c must be [N, {self.c_dim}]")
+            parts.append(normalize_2nd_moment(self.embed(c.float())))
+        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        for i in range(self.num_layers):
+            x = getattr(self, f"fc{i}")(x)
+        x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
+        if truncation_psi != 1:
+            cut = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
+            x[:, :cut] = self.w_avg.lerp(x[:, :cut], truncation_psi)
+        return x
+
+
+class SynthesisLayer(nn.Module):
+    """A modulated 3x3 conv (``up`` 2 for a block's first), noise, bias, leaky ReLU, clamp."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, *, up: int, use_noise: bool,
+                 conv_clamp: float | None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.resolution, self.up, self.use_noise, self.conv_clamp = resolution, up, use_noise, conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 3, 3]))
+        if use_noise:
+            self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str, noise: torch.Tensor | None, gain: float = 1.0) -> torch.Tensor:
+        styles = self.affine(w)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=self.up, padding=1, f=self.resample_filter)
+        if self.use_noise:
+            if noise is not None:
+                x = x + noise.to(x.dtype) * self.noise_strength
+            elif noise_mode == "const":
+                x = x + self.noise_const * self.noise_strength
+            elif noise_mode == "random":
+                x = x + torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return lrelu_agc(x, self.bias, SQRT2 * gain, clamp)
+
+
+class ToRGBLayer(nn.Module):
+    """A modulated 1x1 conv without demodulation (styles times 1/sqrt(in)), bias, clamp."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None) -> None:
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, up=1, padding=0)
+        return lrelu_agc(x, self.bias, 1.0, self.conv_clamp, linear=True)
+
+
+class SkipConv(nn.Module):
+    """The 'resnet' architecture's shortcut: a 1x1 conv without bias, x2 up-sampled (gain sqrt(0.5))."""
+
+    def __init__(self, in_channels: int, out_channels: int, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = (self.weight * self.weight_gain).transpose(0, 1)
+        y = F.conv_transpose2d(x, w, stride=2)
+        return fir(y, self.resample_filter, (2, 2), 4.0) * math.sqrt(0.5)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution: (const | up-conv), conv, and ToRGB for 'skip' (or the last block)."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int, *,
+                 is_last: bool, architecture: str, use_noise: bool, conv_clamp: float | None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.in_channels, self.architecture, self.is_last = in_channels, architecture, is_last
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        layer = dict(use_noise=use_noise, conv_clamp=conv_clamp, resample_filter=resample_filter)
+        self.num_conv = self.num_torgb = 0
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
+        else:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, **layer)
+            self.num_conv += 1
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, up=1, **layer)
+        self.num_conv += 1
+        if is_last or architecture == "skip":
+            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp)
+            self.num_torgb += 1
+        if in_channels != 0 and architecture == "resnet":
+            self.skip = SkipConv(in_channels, out_channels, resample_filter)
+
+    def forward(self, x, img, ws: torch.Tensor, noise_mode: str, noises: list) -> tuple[torch.Tensor, torch.Tensor | None]:
+        w_iter = iter(ws.unbind(dim=1))
+        n_iter = iter(noises)
+        if self.in_channels == 0:
+            x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            x = self.conv1(x, next(w_iter), noise_mode, next(n_iter))
+        elif self.architecture == "resnet":
+            y = self.skip(x)
+            x = self.conv0(x, next(w_iter), noise_mode, next(n_iter))
+            x = self.conv1(x, next(w_iter), noise_mode, next(n_iter), gain=math.sqrt(0.5))
+            x = y + x
+        else:
+            x = self.conv0(x, next(w_iter), noise_mode, next(n_iter))
+            x = self.conv1(x, next(w_iter), noise_mode, next(n_iter))
+        if img is not None:
+            img = upsample2d(img, self.resample_filter)
+        if self.is_last or self.architecture == "skip":
+            y = self.torgb(x, next(w_iter)).float()
+            img = y if img is None else img + y
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    """ws [N, num_ws, w_dim] -> img [N, img_channels, R, R]."""
+
+    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channels: list[int], *, architecture: str,
+                 use_noise: bool, conv_clamp: float | None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.block_resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
+        self.num_ws = 0
+        for i, res in enumerate(self.block_resolutions):
+            block = SynthesisBlock(channels[i - 1] if i else 0, channels[i], w_dim, res, img_channels,
+                                   is_last=res == img_resolution, architecture=architecture, use_noise=use_noise,
+                                   conv_clamp=conv_clamp, resample_filter=resample_filter)
+            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
+            setattr(self, f"b{res}", block)
+        self.num_layers = sum(getattr(self, f"b{r}").num_conv for r in self.block_resolutions)
+
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", noise: list | None = None) -> torch.Tensor:
+        if noise_mode not in ("const", "none", "random"):
+            raise ValueError(f"noise_mode must be 'const', 'none' or 'random', not {noise_mode!r}")
+        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
+            raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], not {list(ws.shape)}")
+        if noise is not None and len(noise) != self.num_layers:
+            raise ValueError(f"noise must hold {self.num_layers} tensors (one per conv layer), not {len(noise)}")
+        noises = list(noise) if noise is not None else [None] * self.num_layers
+        ws = ws.float()
+        x = img = None
+        w_idx = n_idx = 0
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            x, img = block(x, img, block_ws, noise_mode, noises[n_idx : n_idx + block.num_conv])
+            w_idx += block.num_conv
+            n_idx += block.num_conv
+        return img
+
+
+class Generator(nn.Module):
+    """StyleGAN2 generator (NVIDIA's ``Generator``): mapping + synthesis; see the module docstring."""
+
+    def __init__(
+        self,
+        z_dim: int = 512,
+        c_dim: int = 0,
+        w_dim: int = 512,
+        img_resolution: int = 1024,
+        img_channels: int = 3,
+        channels: list[int] | None = None,
+        mapping_layers: int = 8,
+        embed_features: int | None = None,
+        layer_features: int | None = None,
+        lr_multiplier: float = 0.01,
+        architecture: str = "skip",
+        conv_clamp: float | None = None,
+        use_noise: bool = True,
+        resample_filter: list[int] | None = None,
+    ) -> None:
+        super().__init__()
+        if img_resolution < 4 or img_resolution & (img_resolution - 1):
+            raise ValueError(f"img_resolution must be a power of two >= 4, not {img_resolution}")
+        resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
+        channels = list(channels) if channels is not None else [min(32768 // r, 512) for r in resolutions]
+        if len(channels) != len(resolutions):
+            raise ValueError(f"channels must list one width per resolution 4..{img_resolution} ({len(resolutions)}), not {len(channels)}")
+        embed = (w_dim if embed_features is None else embed_features) if c_dim > 0 else 0
+        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+        self.img_resolution, self.img_channels = img_resolution, img_channels
+        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channels, architecture=architecture,
+                                          use_noise=use_noise, conv_clamp=conv_clamp, resample_filter=list(resample_filter or [1, 3, 3, 1]))
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, mapping_layers, embed,
+                                      w_dim if layer_features is None else layer_features, lr_multiplier)
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.mapping.w_avg
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """Generator from a latent: out ``img_channels`` x R x R in nominal [-1, 1]; never tiled."""
+        return Descriptor(task="generate", inputs="latent", in_channels=self.z_dim, out_channels=self.img_channels,
+                          value_range=(-1.0, 1.0), same_size=False, context=None, min_size=self.img_resolution,
+                          dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None, noise_mode: str = "const", noise: list | None = None) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, noise=noise)
+
+
+ARCHS: dict[str, type[nn.Module]] = {"stylegan2": Generator}
+
+# Released: the 1024 px generators (ffhq, metfaces; 30.4M parameters).
+LIMITS = {
+    "stylegan2": ArchLimits(
+        kwargs={"z_dim": Int(1, 4096), "c_dim": Int(0, 100_000), "w_dim": Int(1, 4096), "img_resolution": Int(4, 4096),
+                "img_channels": Int(1, 4), "channels": Ints(1, 4096, max_len=11), "mapping_layers": Int(1, 32),
+                "embed_features": Int(1, 4096), "layer_features": Int(1, 4096), "lr_multiplier": Real(1e-6, 100.0),
+                "architecture": OneOf(("orig", "skip", "resnet")), "conv_clamp": Real(1e-3, 1e6, optional=True),
+                "use_noise": BOOL, "resample_filter": Ints(0, 1000, max_len=16)},
+        max_parameters=300_000_000, largest_released=30_370_060,
+    ),
+}

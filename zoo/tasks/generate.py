@@ -1,0 +1,112 @@
+"""Generate task: StyleGAN2 images from seeds, with truncation, style mixing and noise modes.
+
+``ImageGenerator(seed)`` returns an RGB PIL image of the network's resolution. Seeds are NVIDIA's:
+seed ``s`` draws ``z = numpy.random.RandomState(s).randn(1, z_dim)``, as the official
+``generate.py`` does, so the same seed names the same image there and here; 8-bit output is
+``clamp(x * 127.5 + 128)`` of the [-1, 1] image, as there. The same seed and settings give the same
+image, bit for bit, on the same machine ("random" noise is drawn from the seed too).
+
+W-space access for editing: ``ws(seed, ...)`` gives ``[1, num_ws, w_dim]``, ``render(ws)`` an image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import ZooError
+from .base import Task
+
+NOISE_MODES = ("const", "none", "random")
+PSI_RANGE = (-1.0, 2.0)
+MAX_SEED = 2**32 - 1
+
+
+class ImageGenerator(Task):
+    """StyleGAN2 generation (``.net``: NVIDIA's Generator signature, see ``zoo.archs.stylegan2``)."""
+
+    task = "generate"
+
+    def __init__(self, net: torch.nn.Module, info, folder_config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(net, info, folder_config, **kwargs)
+        self.resolution: int = int(self.net.img_resolution)
+        self.c_dim: int = int(self.net.c_dim)
+        self.z_dim: int = int(self.net.z_dim)
+        self.num_ws: int = int(self.net.num_ws)
+
+    # -- latents ------------------------------------------------------------------------------
+
+    def z(self, seed: int) -> torch.Tensor:
+        """NVIDIA's z for ``seed``: ``RandomState(seed).randn(1, z_dim)``, float32 ``[1, z_dim]``."""
+        seed = check_seed(seed)
+        return torch.from_numpy(np.random.RandomState(seed).randn(1, self.z_dim)).float()
+
+    def label(self, class_index: int | None) -> torch.Tensor | None:
+        """The one-hot label ``[1, c_dim]`` of a conditional generator (None for unconditional ones)."""
+        if self.c_dim == 0:
+            if class_index is not None:
+                raise ZooError(f"{self.name} is unconditional; it takes no class")
+            return None
+        if class_index is None or isinstance(class_index, bool) or not isinstance(class_index, int) or not 0 <= class_index < self.c_dim:
+            raise ZooError(f"{self.name} is conditional: give a class from 0 to {self.c_dim - 1}, not {class_index!r}")
+        c = torch.zeros(1, self.c_dim)
+        c[0, class_index] = 1
+        return c
+
+    def ws(self, seed: int, *, psi: float = 1.0, cutoff: int | None = None, class_index: int | None = None,
+           mix_seed: int | None = None, mix_layer: int | None = None) -> torch.Tensor:
+        """W+ latents ``[1, num_ws, w_dim]`` for ``seed`` after truncation (``psi`` toward the mean W,
+        only the first ``cutoff`` layers when given); with ``mix_seed``, layers from ``mix_layer`` on
+        take that seed's W (style mixing, as NVIDIA's style_mixing.py)."""
+        psi = float(psi)
+        if not PSI_RANGE[0] <= psi <= PSI_RANGE[1]:
+            raise ZooError(f"truncation psi must be in {PSI_RANGE[0]:g}..{PSI_RANGE[1]:g}, not {psi:g}")
+        if cutoff is not None and not (isinstance(cutoff, int) and 1 <= cutoff <= self.num_ws):
+            raise ZooError(f"truncation cutoff must be a layer count from 1 to {self.num_ws}, not {cutoff!r}")
+        c = self.label(class_index)
+        with torch.inference_mode():
+            ws = self.net.mapping(self.z(seed).to(self.device), None if c is None else c.to(self.device),
+                                  truncation_psi=psi, truncation_cutoff=cutoff)
+            if mix_seed is not None:
+                if mix_layer is None or isinstance(mix_layer, bool) or not isinstance(mix_layer, int) or not 0 <= mix_layer < self.num_ws:
+                    raise ZooError(f"style mixing needs a crossover layer from 0 to {self.num_ws - 1}, not {mix_layer!r}")
+                other = self.net.mapping(self.z(mix_seed).to(self.device), None if c is None else c.to(self.device),
+                                         truncation_psi=psi, truncation_cutoff=cutoff)
+                ws = torch.cat([ws[:, :mix_layer], other[:, mix_layer:]], dim=1)
+        return ws.float().cpu()
+
+    # -- images -------------------------------------------------------------------------------
+
+    def render(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_seed: int = 0) -> Image.Image:
+        """The RGB image of W+ latents ``ws`` ``[1, num_ws, w_dim]`` (e.g. edited ones)."""
+        if noise_mode not in NOISE_MODES:
+            raise ZooError(f"noise mode must be one of {', '.join(NOISE_MODES)}, not {noise_mode!r}")
+        if not isinstance(ws, torch.Tensor) or ws.shape != (1, self.num_ws, self.net.w_dim):
+            raise ZooError(f"ws must be a [1, {self.num_ws}, {self.net.w_dim}] tensor")
+        if not torch.isfinite(ws).all():
+            raise ZooError("ws holds NaN or infinite values")
+        with torch.inference_mode():
+            if noise_mode == "random":
+                torch.manual_seed(check_seed(noise_seed))
+            img = self.net.synthesis(ws.to(self.device), noise_mode=noise_mode)
+        arr = (img.float().cpu()[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
+        return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+
+    def __call__(self, seed: int = 0, *, psi: float = 1.0, cutoff: int | None = None, noise_mode: str = "const",
+                 class_index: int | None = None, mix_seed: int | None = None, mix_layer: int | None = None) -> Image.Image:
+        """The image of ``seed`` (see ``ws`` and ``render``); "random" noise is drawn from ``seed``."""
+        ws = self.ws(seed, psi=psi, cutoff=cutoff, class_index=class_index, mix_seed=mix_seed, mix_layer=mix_layer)
+        return self.render(ws, noise_mode=noise_mode, noise_seed=seed)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in 0..2^32-1 (NumPy's RandomState range), else a one-line error."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
+        raise ZooError(f"a seed is an integer from 0 to {MAX_SEED}, not {seed!r}")
+    return int(seed)
+
+
+TASK_CLASS = ImageGenerator  # what zoo.load returns for this task (zoo.loading.task_class)
