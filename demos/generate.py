@@ -1,8 +1,8 @@
 """The Generate tab: StyleGAN2 images from a seed, with truncation, style mixing and noise mode.
 
 Endpoint ``/generate`` (gradio_client) is callable with no arguments: every control has a default.
-Latent-direction sliders and photo projection come with their issue; the controls here are the
-ones the generator itself offers.
+Sliders move W along the model's top unlabelled directions (SeFa or GANSpace, computed once per
+model and cached); a preview strip shows what one direction does before it is named.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from .common import ModelCache, available_offline, choices_and_default, model_ch
 LABEL = "Generate"  # the tab's title
 
 DEFAULT_MODEL = "stylegan2-ffhq"
+METHOD_CHOICES = [("SeFa (closed-form, from the weights)", "sefa"), ("GANSpace (PCA of sampled W, in std units)", "ganspace")]
+SLIDERS = 5  # directions 0..4 of the chosen method
 NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
 
 GENERATORS = ModelCache(size=2)
@@ -37,26 +39,51 @@ def generate(
     noise_mode: str = "const",
     class_index: float = 0,
     mix_seed: float = -1,
-    mix_layer: float = 0,
+    mix_layer: float = 8,
+    method: str = "sefa",
+    d0: float = 0.0,
+    d1: float = 0.0,
+    d2: float = 0.0,
+    d3: float = 0.0,
+    d4: float = 0.0,
+    edit_first: float = 0,
+    edit_last: float = 18,
     progress: gr.Progress = gr.Progress(),
 ) -> Image.Image:
     """The image of ``seed`` from registry model ``model``.
 
     ``cutoff`` 0 truncates every layer; ``mix_seed`` -1 means no style mixing; ``class_index`` is
-    used by conditional models only.
+    used by conditional models only; ``d0``..``d4`` move along directions 0..4 of ``method`` on W+
+    layers ``edit_first`` to ``edit_last`` (capped at the model's layer count).
     """
     with user_errors():
-        for value, what in ((seed, "seed"), (cutoff, "cutoff"), (class_index, "class"), (mix_seed, "mix seed"), (mix_layer, "mix layer")):
+        for value, what in ((seed, "seed"), (cutoff, "cutoff"), (class_index, "class"), (mix_seed, "mix seed"), (mix_layer, "mix layer"),
+                            (edit_first, "first edited layer"), (edit_last, "last edited layer")):
             if float(value) != int(value):
                 raise ZooError(f"{what} must be a whole number, not {value}")
         progress(0.0, desc=f"Loading {model}")
         generator = get_generator(model)
+        edits = {f"{method}{i}": float(a) for i, a in enumerate((d0, d1, d2, d3, d4)) if float(a) != 0.0}
+        if edits:
+            progress(0.3, desc="Finding directions (once per model)")
         progress(0.5, desc="Generating")
         return generator(
             int(seed), psi=float(psi), cutoff=int(cutoff) or None, noise_mode=noise_mode,
             class_index=int(class_index) if generator.c_dim else None,
             mix_seed=None if int(mix_seed) < 0 else int(mix_seed), mix_layer=int(mix_layer) if int(mix_seed) >= 0 else None,
+            edits=edits, edit_layers=(int(edit_first), min(int(edit_last), generator.num_ws)),
         )
+
+
+def preview(model: str = DEFAULT_MODEL, method: str = "sefa", index: float = 0, seed: float = 0,
+            progress: gr.Progress = gr.Progress()) -> list[Image.Image]:
+    """The strip of direction ``index`` of ``method``: the seed's image moved from -3 to +3."""
+    with user_errors():
+        if float(index) != int(index) or float(seed) != int(seed):
+            raise ZooError("direction index and seed must be whole numbers")
+        progress(0.0, desc=f"Loading {model}")
+        generator = get_generator(model)
+        return generator.preview(f"{method}{int(index)}", int(seed))
 
 
 def model_details(name: str) -> str:
@@ -96,11 +123,23 @@ def build_tab() -> gr.Tab:
                 with gr.Accordion("Style mixing", open=False):
                     mix_seed = gr.Number(value=-1, precision=0, minimum=-1, label="Second seed (-1 = off)")
                     mix_layer = gr.Slider(0, 17, value=8, step=1, label="Crossover layer (later layers from the second seed)")
+                with gr.Accordion("Latent directions", open=True):
+                    method = gr.Radio(METHOD_CHOICES, value="sefa", label="Directions")
+                    amounts = [gr.Slider(-5.0, 5.0, value=0.0, step=0.25, label=f"Direction {i}") for i in range(SLIDERS)]
+                    with gr.Row():
+                        edit_first = gr.Slider(0, 17, value=0, step=1, label="Edit from layer")
+                        edit_last = gr.Slider(1, 18, value=18, step=1, label="to layer (excluded)")
                 run = gr.Button("Generate", variant="primary")
             with gr.Column(scale=1):
                 image_out = gr.Image(label="Generated image (PNG)", type="pil", format="png", interactive=False, buttons=["download", "fullscreen"])
+                with gr.Accordion("What does a direction do?", open=False):
+                    with gr.Row():
+                        preview_index = gr.Number(value=0, precision=0, minimum=0, maximum=15, label="Direction")
+                        show = gr.Button("Preview -3 … +3")
+                    strip = gr.Gallery(label="Preview strip", columns=5, height=160)
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
-        run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer], outputs=image_out,
-                  api_name="generate", concurrency_limit=1)
+        run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer, method, *amounts,
+                                    edit_first, edit_last], outputs=image_out, api_name="generate", concurrency_limit=1)
+        show.click(preview, inputs=[model, method, preview_index, seed], outputs=strip, api_name="preview_direction", concurrency_limit=1)
     return tab

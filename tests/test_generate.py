@@ -35,6 +35,13 @@ def generator_of(case: Path):
     return net, init
 
 
+def tiny_entry(name: str, url: str = "https://example.invalid/tiny.pkl", **kwargs) -> ModelInfo:
+    """A registry entry for the 32 px parity generator (its weights come from a test's pickle)."""
+    return ModelInfo(name=name, family="stylegan2", task="generate", title="tiny", description="test",
+                     licence="LicenseRef-NVIDIA-Source-Code-License", sources=(UrlSource(url),), card="stylegan2-ffhq.md",
+                     arch="stylegan2", options=GenerateOptions(resolution=32, dataset="test"), **kwargs)
+
+
 @pytest.fixture
 def pkl(tmp_path) -> Path:
     net, init = generator_of(CASE)
@@ -98,10 +105,8 @@ def test_other_kinds_of_pickle_are_named(tmp_path):
 def test_a_pickle_entry_downloads_converts_and_pins(online, fresh_cache, file_server, temp_entries, pkl):
     file_server.add("pretrained/tiny.pkl", pkl.read_bytes())
     net, init = generator_of(CASE)
-    info = temp_entries(ModelInfo(
-        name="tiny-sg2", family="stylegan2", task="generate", title="tiny", description="test", licence="LicenseRef-NVIDIA-Source-Code-License",
-        sources=(UrlSource(file_server.url_for("pretrained/tiny.pkl")),), card="stylegan2-ffhq.md", arch="stylegan2",
-        arch_kwargs={"img_resolution": 32, "channels": [64, 64, 32, 16]}, options=GenerateOptions(resolution=32, dataset="test")))
+    info = temp_entries(tiny_entry("tiny-sg2", file_server.url_for("pretrained/tiny.pkl"),
+                                   arch_kwargs={"img_resolution": 32, "channels": [64, 64, 32, 16]}))
     generator = zoo.load("tiny-sg2")
     assert generator(3).size == (32, 32)
     from zoo import cache
@@ -191,10 +196,7 @@ def test_app_generate_function(pkl, temp_entries, fresh_cache, monkeypatch):
     from demos import generate as gen_tab
     from zoo import importing
 
-    temp_entries(ModelInfo(
-        name="tiny-tab", family="stylegan2", task="generate", title="tiny", description="test", licence="LicenseRef-NVIDIA-Source-Code-License",
-        sources=(UrlSource("https://example.invalid/tiny.pkl"),), card="stylegan2-ffhq.md", arch="stylegan2",
-        options=GenerateOptions(resolution=32, dataset="test")))
+    temp_entries(tiny_entry("tiny-tab"))
     importing.import_file(pkl, name="tiny-tab")
     gen_tab.GENERATORS._models.clear()
     image = gen_tab.generate("tiny-tab", seed=4, psi=0.7, cutoff=0, noise_mode="const", class_index=0, mix_seed=-1, mix_layer=0)
@@ -204,3 +206,96 @@ def test_app_generate_function(pkl, temp_entries, fresh_cache, monkeypatch):
     with pytest.raises(gr.Error, match="not available offline|zoo download"):
         gen_tab.generate("stylegan2-ffhq")
     assert "tiny" in gen_tab.model_details("tiny-tab")
+
+
+# -- latent directions --------------------------------------------------------------------------
+
+
+def test_sefa_directions_are_the_eigenvectors_of_the_normalised_style_weights(pkl, fresh_cache):
+    gen = zoo.load(pkl)
+    found = gen.directions("sefa", 4)
+    a = torch.cat([m.affine.weight.detach() for m in gen.net.synthesis.modules() if hasattr(m, "affine")]).t().double()
+    a = a / a.norm(dim=0, keepdim=True)
+    m = a @ a.t()
+    values = torch.linalg.eigvalsh(m).flip(0)
+    for i, d in enumerate(found):
+        v = d.vector.double()
+        torch.testing.assert_close(m @ v, values[i] * v, atol=1e-4, rtol=1e-4)  # an eigenvector, in decreasing order
+        assert abs(v.norm().item() - 1) < 1e-5 and d.scale == 1.0 and d.name == f"sefa{i}"
+    gram = torch.stack([d.vector for d in found]) @ torch.stack([d.vector for d in found]).t()
+    torch.testing.assert_close(gram, torch.eye(4), atol=1e-5, rtol=0)
+
+
+def test_ganspace_components_order_by_variance_and_are_cached(pkl, fresh_cache, monkeypatch):
+    from zoo.tasks import directions
+
+    gen = zoo.load(pkl)
+    found = gen.directions("ganspace", 3)
+    scales = [d.scale for d in found]
+    assert scales == sorted(scales, reverse=True) and scales[0] > 0
+    gram = torch.stack([d.vector for d in found]) @ torch.stack([d.vector for d in found]).t()
+    torch.testing.assert_close(gram, torch.eye(3), atol=1e-5, rtol=0)
+    cached = list((fresh_cache / "directions").rglob("ganspace-16.safetensors"))
+    assert len(cached) == 1 and cached[0].parent.name == gen.weights_key()[:16]
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("cached directions must not be computed again")
+
+    monkeypatch.setattr(directions, "ganspace", not_again)
+    again = zoo.load(pkl).directions("ganspace", 3)
+    assert all(torch.equal(a.vector, b.vector) and a.scale == b.scale for a, b in zip(found, again))
+
+
+def test_edits_move_only_the_chosen_layers(pkl, fresh_cache):
+    gen = zoo.load(pkl)
+    ws = gen.ws(3)
+    moved = gen.edit(ws, {"sefa0": 2.0, "ganspace1": -1.0}, (2, 5))
+    torch.testing.assert_close(moved[:, :2], ws[:, :2], atol=0, rtol=0)
+    torch.testing.assert_close(moved[:, 5:], ws[:, 5:], atol=0, rtol=0)
+    expected = ws[:, 2:5] + 2.0 * gen.direction("sefa0").vector - gen.direction("ganspace1").scale * gen.direction("ganspace1").vector
+    torch.testing.assert_close(moved[:, 2:5], expected, atol=1e-6, rtol=0)
+    assert np.array_equal(np.asarray(gen(3, edits={"sefa0": 0.0})), np.asarray(gen(3)))
+    assert not np.array_equal(np.asarray(gen(3, edits={"sefa0": 3.0})), np.asarray(gen(3)))
+    strip = gen.preview("sefa0", 3, size=16)
+    assert len(strip) == 5 and all(im.size == (16, 16) for im in strip)
+    assert np.array_equal(np.asarray(strip[2]), np.asarray(gen(3, psi=0.7).resize((16, 16), Image.LANCZOS)))
+
+
+def test_named_directions_from_npy(pkl, fresh_cache, tmp_path, capsys):
+    gen = zoo.load(pkl)
+    vec = np.random.RandomState(0).randn(1, gen.net.w_dim)
+    np.save(tmp_path / "smile.npy", vec)
+    assert gen.add_directions([tmp_path / "smile.npy"]) == ["smile"]
+    torch.testing.assert_close(gen.direction("smile").vector, torch.from_numpy(vec[0] / np.linalg.norm(vec)).float())
+    np.save(tmp_path / "short.npy", np.ones(3))
+    np.save(tmp_path / "objects.npy", np.array([object()], dtype=object), allow_pickle=True)
+    for name, message in [("short.npy", "expected 64 finite numbers"), ("objects.npy", "not a readable .npy")]:
+        with pytest.raises(ZooError, match=message):
+            gen.add_directions([tmp_path / name])
+    out = tmp_path / "edited.png"
+    assert cli.main(["generate", str(out), "--model", str(pkl), "--seed", "2", "--direction-file", str(tmp_path / "smile.npy"),
+                     "--edit", "smile=2", "--edit", "sefa1=-1", "--edit-layers", "0:4"]) == 0
+    want = gen(2, edits={"smile": 2.0, "sefa1": -1.0}, edit_layers=(0, 4))
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(want))
+    capsys.readouterr()
+    for args, message in [(["--edit", "frown=1"], "unknown direction 'frown'"), (["--edit", "sefa0"], "NAME=AMOUNT"),
+                          (["--edit", "sefa0=99"], "amounts must be in"), (["--edit", "sefa0=1", "--edit-layers", "5:2"], "edited layers"),
+                          (["--edit", "sefa99=1"], "unknown direction")]:
+        assert cli.main(["generate", str(tmp_path / "bad.png"), "--model", str(pkl), *args]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and not (tmp_path / "bad.png").exists()
+
+
+def test_app_sliders_and_preview(pkl, temp_entries, fresh_cache):
+    from demos import generate as gen_tab
+    from zoo import importing
+
+    temp_entries(tiny_entry("tiny-sliders"))
+    importing.import_file(pkl, name="tiny-sliders")
+    gen_tab.GENERATORS._models.clear()
+    image = gen_tab.generate("tiny-sliders", seed=1, method="ganspace", d0=1.5, d3=-2.0, edit_first=1, edit_last=99)
+    gen = zoo.load("tiny-sliders")
+    want = gen(1, edits={"ganspace0": 1.5, "ganspace3": -2.0}, edit_layers=(1, gen.num_ws))
+    assert np.array_equal(np.asarray(image), np.asarray(want))
+    strip = gen_tab.preview("tiny-sliders", "sefa", 2, 1)
+    assert len(strip) == 5 and np.array_equal(np.asarray(strip[0]), np.asarray(gen.preview("sefa2", 1)[0]))

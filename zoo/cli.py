@@ -283,16 +283,44 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail(f"cannot tell the image format of {out.name}; use an extension such as .png")
     if (args.mix_seed is None) != (args.mix_layer is None):
         return _fail("style mixing needs both --mix-seed and --mix-layer")
+    edits = _parse_edits(args.edit)
+    layers = _parse_layers(args.edit_layers)
     generator = load(args.model, device=args.device)
     if generator.task != "generate":
         return _fail(f"{args.model} is a {generator.info.family} model for {generator.task}, not an image generator")
+    if args.direction_file:
+        generator.add_directions(args.direction_file)
     for seed in args.seeds:
         image = generator(seed, psi=args.psi, cutoff=args.cutoff, noise_mode=args.noise_mode, class_index=args.class_index,
-                          mix_seed=args.mix_seed, mix_layer=args.mix_layer)
+                          mix_seed=args.mix_seed, mix_layer=args.mix_layer, edits=edits, edit_layers=layers)
         dest = out / f"seed{seed:04d}.png" if many else out
         save_atomic(image, dest)
         print(f"seed {seed} -> {dest} ({image.width}x{image.height})")
     return 0
+
+
+def _parse_edits(items: list[str] | None) -> dict[str, float]:
+    """``["sefa0=2", "smile=-1.5"]`` -> ``{"sefa0": 2.0, "smile": -1.5}``."""
+    edits: dict[str, float] = {}
+    for item in items or []:
+        name, sep, amount = item.partition("=")
+        try:
+            edits[name.strip()] = float(amount)
+        except ValueError:
+            raise ZooError(f"--edit takes NAME=AMOUNT (e.g. sefa0=2.5), not {item!r}") from None
+        if not sep or not name.strip():
+            raise ZooError(f"--edit takes NAME=AMOUNT (e.g. sefa0=2.5), not {item!r}")
+    return edits
+
+
+def _parse_layers(text: str | None) -> tuple[int, int] | None:
+    """``"0:8"`` -> ``(0, 8)``: the W+ layers edits apply to (first included, last excluded)."""
+    if text is None:
+        return None
+    first, sep, last = text.partition(":")
+    if not sep or not first.strip().isdigit() or not last.strip().isdigit():
+        raise ZooError(f"--edit-layers takes FIRST:LAST (e.g. 0:8), not {text!r}")
+    return int(first), int(last)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -358,6 +386,10 @@ def _add_generate(sub) -> None:
     p.add_argument("--class", dest="class_index", type=int, default=None, help="class index for a conditional model")
     p.add_argument("--mix-seed", type=int, default=None, help="style mixing: the seed whose W the later layers take")
     p.add_argument("--mix-layer", type=int, default=None, help="style mixing: the first layer taken from --mix-seed")
+    p.add_argument("--edit", action="append", metavar="K=AMOUNT",
+                   help="move along a latent direction: sefa0..sefa15, ganspace0..ganspace15 (in std units), or a --direction-file name")
+    p.add_argument("--edit-layers", default=None, metavar="FIRST:LAST", help="W+ layers the edits apply to (default all)")
+    p.add_argument("--direction-file", action="append", metavar="F.npy", help="named direction (InterFaceGAN .npy, [1, w_dim]); its name is the stem")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_generate)
 

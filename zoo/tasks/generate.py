@@ -7,6 +7,9 @@ seed ``s`` draws ``z = numpy.random.RandomState(s).randn(1, z_dim)``, as the off
 image, bit for bit, on the same machine ("random" noise is drawn from the seed too).
 
 W-space access for editing: ``ws(seed, ...)`` gives ``[1, num_ws, w_dim]``, ``render(ws)`` an image.
+Edits move W along latent directions (``zoo.tasks.directions``): ``sefa0``, ``sefa1``, ...,
+``ganspace0``, ... are computed once per model and cached; ``add_directions`` adds named ones
+from ``.npy`` files. ``gen(seed, edits={"sefa0": 2.0}, edit_layers=(0, 8))``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import torch
 from PIL import Image
 
 from ..errors import ZooError
+from . import directions as latent
 from .base import Task
 
 NOISE_MODES = ("const", "none", "random")
+DIRECTIONS_PER_METHOD = 16  # computed and cached at once: sefa0..sefa15, ganspace0..ganspace15
+PREVIEW_AMOUNTS = (-3.0, -1.5, 0.0, 1.5, 3.0)
 PSI_RANGE = (-1.0, 2.0)
 MAX_SEED = 2**32 - 1
 
@@ -36,6 +42,7 @@ class ImageGenerator(Task):
         self.c_dim: int = int(self.net.c_dim)
         self.z_dim: int = int(self.net.z_dim)
         self.num_ws: int = int(self.net.num_ws)
+        self.named: dict[str, latent.LatentDirection] = {}
 
     # -- latents ------------------------------------------------------------------------------
 
@@ -78,6 +85,62 @@ class ImageGenerator(Task):
                 ws = torch.cat([ws[:, :mix_layer], other[:, mix_layer:]], dim=1)
         return ws.float().cpu()
 
+    # -- directions ---------------------------------------------------------------------------
+
+    def directions(self, method: str = "sefa", k: int = DIRECTIONS_PER_METHOD) -> list[latent.LatentDirection]:
+        """The top ``k`` (at most 16) unlabelled directions of ``method`` ("sefa" or "ganspace"), cached."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= DIRECTIONS_PER_METHOD:
+            raise ZooError(f"the number of directions must be 1..{DIRECTIONS_PER_METHOD}, not {k!r}")
+        found = latent.computed(self.net, method, DIRECTIONS_PER_METHOD, self.weights_key())
+        return found[:k]
+
+    def weights_key(self) -> str:
+        """A sha256 naming these weights (the converted folder's, else one of the tensors): the cache key."""
+        if self.folder_config.get("weights_sha256"):
+            return str(self.folder_config["weights_sha256"])
+        if getattr(self, "_weights_key", None) is None:
+            import hashlib
+
+            digest = hashlib.sha256()
+            for name, tensor in self.net.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+            self._weights_key = digest.hexdigest()
+        return self._weights_key
+
+    def add_directions(self, paths) -> list[str]:
+        """Add named directions from ``.npy`` files (InterFaceGAN's format); returns their names."""
+        found = latent.from_npy(paths, int(self.net.w_dim))
+        self.named.update({d.name: d for d in found})
+        return [d.name for d in found]
+
+    def direction(self, name: str) -> latent.LatentDirection:
+        """A direction by name: a named one, or ``<method><index>`` (``sefa0`` ... ``ganspace15``)."""
+        if name in self.named:
+            return self.named[name]
+        for method in latent.METHODS:
+            rest = name[len(method):] if isinstance(name, str) and name.startswith(method) else ""
+            if rest.isdigit() and int(rest) < DIRECTIONS_PER_METHOD:
+                return self.directions(method)[int(rest)]
+        offered = ", ".join(list(self.named) + [f"sefa0..sefa{DIRECTIONS_PER_METHOD - 1}", f"ganspace0..ganspace{DIRECTIONS_PER_METHOD - 1}"])
+        raise ZooError(f"unknown direction {str(name)[:40]!r}; {self.name} offers {offered}")
+
+    def edit(self, ws: torch.Tensor, edits: dict[str, float] | None, layers: tuple[int, int] | None = None) -> torch.Tensor:
+        """``ws`` moved along the named directions by their amounts, on W+ layers ``layers``."""
+        if not edits:
+            return ws
+        return latent.apply(ws, [(self.direction(name), amount) for name, amount in edits.items()], layers)
+
+    def preview(self, name: str, seed: int = 0, *, amounts=PREVIEW_AMOUNTS, psi: float = 0.7, size: int = 128,
+                layers: tuple[int, int] | None = None) -> list[Image.Image]:
+        """What a direction does: the images of ``seed`` moved by each amount (a strip, ``size`` px)."""
+        ws = self.ws(seed, psi=psi)
+        strip = []
+        for amount in amounts:
+            image = self.render(self.edit(ws, {name: amount}, layers))
+            strip.append(image.resize((size, size), Image.LANCZOS) if image.width != size else image)
+        return strip
+
     # -- images -------------------------------------------------------------------------------
 
     def render(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_seed: int = 0) -> Image.Image:
@@ -96,10 +159,11 @@ class ImageGenerator(Task):
         return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
 
     def __call__(self, seed: int = 0, *, psi: float = 1.0, cutoff: int | None = None, noise_mode: str = "const",
-                 class_index: int | None = None, mix_seed: int | None = None, mix_layer: int | None = None) -> Image.Image:
-        """The image of ``seed`` (see ``ws`` and ``render``); "random" noise is drawn from ``seed``."""
+                 class_index: int | None = None, mix_seed: int | None = None, mix_layer: int | None = None,
+                 edits: dict[str, float] | None = None, edit_layers: tuple[int, int] | None = None) -> Image.Image:
+        """The image of ``seed`` (see ``ws``, ``edit`` and ``render``); "random" noise is drawn from ``seed``."""
         ws = self.ws(seed, psi=psi, cutoff=cutoff, class_index=class_index, mix_seed=mix_seed, mix_layer=mix_layer)
-        return self.render(ws, noise_mode=noise_mode, noise_seed=seed)
+        return self.render(self.edit(ws, edits, edit_layers), noise_mode=noise_mode, noise_seed=seed)
 
 
 def check_seed(seed: Any) -> int:
