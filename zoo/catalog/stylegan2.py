@@ -1,4 +1,8 @@
-"""Registry entries of the StyleGAN2 family: NVIDIA's released stylegan2-ada-pytorch generators.
+"""Registry entries of the StyleGAN2 family: NVIDIA's released StyleGAN2 generators.
+
+Two releases: stylegan2-ada-pytorch's (``stylegan2-ffhq``, ...), and the StyleGAN2 pickles the
+stylegan3 repository distributes on NGC (``stylegan2-ffhq-512``, ..., named by dataset and
+resolution; their ``init_kwargs`` use stylegan3's flattened layout).
 
 The files are NVIDIA persistence pickles (``G``, ``D``, ``G_ema``), read by
 ``zoo.formats.nvidia_pickle`` without running their code; gan-zoo converts ``G_ema``. They are
@@ -19,6 +23,9 @@ from ..registry import ModelInfo, UrlSource, register
 from ..tasks.options import GenerateOptions
 
 URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained"
+NGC_URL = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files"  # the stylegan3 repo's
+SG3_PAPER = "https://arxiv.org/abs/2106.12423"
+SG3_HOMEPAGE = "https://github.com/NVlabs/stylegan3"
 PAPER = "https://arxiv.org/abs/2006.06676"
 HOMEPAGE = "https://github.com/NVlabs/stylegan2-ada-pytorch"
 LICENCE = "LicenseRef-NVIDIA-Source-Code-License"
@@ -54,6 +61,33 @@ TABLE = (
      ("conditional",), _kwargs(32, c_dim=10, mapping_layers=None)),
 )
 
+# The stylegan3 repository's StyleGAN2 pickles: (dataset id, resolution, dataset, title dataset, tags).
+# Only what is certain from the file names and configurations is required of the tensors.
+NGC_TABLE = (
+    ("ffhq", 1024, "FFHQ", "FFHQ faces", ("faces",)), ("ffhq", 512, "FFHQ", "FFHQ faces", ("faces",)),
+    ("ffhq", 256, "FFHQ", "FFHQ faces", ("faces",)), ("ffhqu", 1024, "FFHQ-U", "FFHQ faces, unaligned", ("faces",)),
+    ("ffhqu", 256, "FFHQ-U", "FFHQ faces, unaligned", ("faces",)), ("metfaces", 1024, "MetFaces", "MetFaces portraits", ("faces", "art")),
+    ("metfacesu", 1024, "MetFaces-U", "MetFaces portraits, unaligned", ("faces", "art")),
+    ("afhqv2", 512, "AFHQv2", "AFHQv2 animal faces", ("animals",)), ("afhqcat", 512, "AFHQ Cat", "AFHQ cats", ("animals",)),
+    ("afhqdog", 512, "AFHQ Dog", "AFHQ dogs", ("animals",)), ("afhqwild", 512, "AFHQ Wild", "AFHQ wild animals", ("animals",)),
+    ("brecahad", 512, "BreCaHAD", "BreCaHAD histology", ("medical",)), ("cifar10", 32, "CIFAR-10", "CIFAR-10 (conditional)", ("conditional",)),
+    ("celebahq", 256, "CelebA-HQ", "CelebA-HQ faces", ("faces",)), ("lsundog", 256, "LSUN Dog", "LSUN dogs", ("animals",)),
+)
+
+
+def _ngc_entry(key: str, resolution: int, dataset: str, label: str, tags: tuple[str, ...]) -> ModelInfo:
+    c_dim = 10 if key == "cifar10" else 0
+    name = f"stylegan2-{key}-{resolution}"
+    return ModelInfo(
+        name=name, family="stylegan2", task="generate", title=f"StyleGAN2 {label} ({resolution} px, stylegan3 release)",
+        description=f"{label}, {resolution}x{resolution}: the StyleGAN2 generator distributed with the stylegan3 repository.",
+        licence=LICENCE, sources=(UrlSource(f"{NGC_URL}/stylegan2-{key}-{resolution}x{resolution}.pkl"),), card=f"{name}.md",
+        paper=SG3_PAPER, homepage=SG3_HOMEPAGE, arch="stylegan2", tags=tags,
+        arch_kwargs={"z_dim": 512, "c_dim": c_dim, "w_dim": 512, "img_resolution": resolution, "img_channels": 3},
+        options=GenerateOptions(resolution=resolution, dataset=dataset, c_dim=c_dim),
+    )
+
+
 ENTRIES = [
     ModelInfo(
         name=name, family="stylegan2", task="generate", title=title, description=description, licence=LICENCE,
@@ -61,7 +95,7 @@ ENTRIES = [
         arch_kwargs=arch_kwargs, tags=tags, options=GenerateOptions(resolution=resolution, dataset=dataset, c_dim=c_dim),
     )
     for name, file, title, description, dataset, resolution, c_dim, tags, arch_kwargs in TABLE
-]
+] + [_ngc_entry(*row) for row in NGC_TABLE]
 
 for _entry_info in ENTRIES:
     register(_entry_info)
