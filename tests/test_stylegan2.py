@@ -175,3 +175,20 @@ def test_manifests_match_keys_order_and_shapes(manifest):
         net = meta_net(converted.arch_kwargs)
     assert {k: list(v.shape) for k, v in net.state_dict().items()} == {k: list(v.shape) for k, v in converted.state_dict.items()}
     assert sum(v.numel() for v in net.parameters()) == facts["num_params"]
+
+
+def test_rosinality_training_checkpoint_with_its_args(tmp_path):
+    """train.py saves g, d, g_ema, optimiser states and an argparse.Namespace: g_ema is taken."""
+    import argparse
+
+    import zoo
+
+    obj = torch.load(CASES / "rosi_size16_psi1" / "checkpoint.pt", weights_only=True)
+    training = {"g": obj["g_ema"], "d": {"convs.0.0.weight": torch.zeros(4, 3, 1, 1)}, "g_ema": obj["g_ema"],
+                "g_optim": {"state": {}, "param_groups": [{"lr": 0.002, "betas": (0.0, 0.99)}]}, "d_optim": {"state": {}, "param_groups": []},
+                "args": argparse.Namespace(size=16, n_mlp=2, latent=32, channel_multiplier=2), "ada_aug_p": 0.0}
+    path = tmp_path / "100000.pt"
+    torch.save(training, path)
+    gen = zoo.load(path)
+    assert gen.task == "generate" and any("4096 seeded samples" in n for n in gen.folder_config["notes"])
+    assert any("also holds other networks" in n for n in gen.folder_config["notes"])

@@ -8,6 +8,7 @@ refused with ``UnsafeCheckpointError`` before any of its code runs.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import pickle
@@ -74,7 +75,7 @@ def read_torch_pickle(path: Path) -> Any:
 
     fmt = sniff(path)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.serialization.safe_globals(SAFE_EXTRA_GLOBALS):
             warnings.simplefilter("ignore")  # torch's protocol and storage warnings; errors are reported below
             if fmt == "torch-zip" and zipfile.is_zipfile(path):
                 rewritten = zip_to_protocol2(path)
@@ -106,6 +107,10 @@ def read_torch_pickle(path: Path) -> Any:
 
 
 SAFE_READING = "gan-zoo reads only tensors and plain containers from pickles, and never runs their code"
+# Plain-data classes training scripts pickle next to the weights, allowed on top of torch's list:
+# argparse.Namespace holds a training run's arguments (rosinality's train.py saves 'args'); it only
+# receives attributes, it runs nothing.
+SAFE_EXTRA_GLOBALS = [argparse.Namespace]
 
 
 def _unpickler_reason(text: str) -> str:
