@@ -52,7 +52,7 @@ def test_list_and_info(capsys):
     assert by_name["realesrgan-x2plus"]["available_offline"] is False
     assert cli.main(["list", "--task", "upscale"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["name", "task", "family", "scale", "licence", "offline"]
+    assert table[0].split() == ["name", "task", "family", "output", "licence", "offline"]
     assert any(line.startswith("realesr-animevideov3") for line in table)
     assert cli.main(["info", "realesr-general-x4v3"]) == 0
     out = capsys.readouterr().out
@@ -144,3 +144,16 @@ def test_import_prints_what_it_detected(tmp_path, images, capsys):
     assert Image.open(result).size == (96, 80)
     shutil.rmtree(out)
     assert cli.main(["import", str(src), "--out", str(out), "--config", "[1, 2]"]) == 1
+
+
+def test_list_into_a_closed_pipe_is_quiet():
+    """`zoo list | head -1`: the reader may close the pipe before the table is written; that is
+    not an error worth a traceback. Here the reading end is closed before zoo even starts."""
+    exe = Path(sys.executable).with_name("zoo")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([str(exe), "list"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -36,12 +36,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([dict(m.summary(), available_offline=available_locally(m)) for m in models], indent=2))
         return 0
-    rows = [(m.name, m.task, m.family, f"x{m.summary()['scale']}" if m.summary().get("scale") else "", m.licence, "yes" if available_locally(m) else "no") for m in models]
-    header = ("name", "task", "family", "scale", "licence", "offline")
+    rows = [(m.name, m.task, m.family, _output_label(m.summary()), m.licence, "yes" if available_locally(m) else "no") for m in models]
+    header = ("name", "task", "family", "output", "licence", "offline")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
     return 0
+
+
+def _output_label(summary: dict) -> str:
+    """What an entry outputs, in a word: an upscaler's factor (x4), a generator's size (1024px)."""
+    if summary.get("scale"):
+        return f"x{summary['scale']}"
+    return f"{summary['resolution']}px" if summary.get("resolution") and summary.get("task") == "generate" else ""
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -453,6 +460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")
+    except BrokenPipeError:  # the reader went away (`zoo list | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
