@@ -192,3 +192,16 @@ def test_rosinality_training_checkpoint_with_its_args(tmp_path):
     gen = zoo.load(path)
     assert gen.task == "generate" and any("4096 seeded samples" in n for n in gen.folder_config["notes"])
     assert any("also holds other networks" in n for n in gen.folder_config["notes"])
+
+
+def test_gradients_flow_through_the_generator():
+    """Projection and training need autograd: the in-place activations keep the graph valid."""
+    torch.manual_seed(2)
+    net = Generator(z_dim=8, w_dim=8, img_resolution=16, channels=[8, 8, 4], mapping_layers=1, conv_clamp=4.0)
+    ws = net.mapping(torch.randn(1, 8), None).detach().requires_grad_(True)
+    img = net.synthesis(ws, noise_mode="const")
+    img.square().mean().backward()
+    assert ws.grad is not None and torch.isfinite(ws.grad).all() and ws.grad.abs().sum() > 0
+    assert net.synthesis.b16.conv1.weight.grad.abs().sum() > 0 and net.mapping.fc0.weight.grad is None
+    with torch.no_grad():
+        torch.testing.assert_close(net.synthesis(ws), img.detach(), atol=0, rtol=0)
