@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -205,3 +206,23 @@ def test_gradients_flow_through_the_generator():
     assert net.synthesis.b16.conv1.weight.grad.abs().sum() > 0 and net.mapping.fc0.weight.grad is None
     with torch.no_grad():
         torch.testing.assert_close(net.synthesis(ws), img.detach(), atol=0, rtol=0)
+
+
+OFFICIAL = Path(__file__).resolve().parent / "fixtures" / "stylegan2_official"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in OFFICIAL.iterdir() if p.is_dir()))
+def test_architectures_clamp_conditioning_and_cutoff_match_nvidia(case):
+    """resnet / orig synthesis, conv_clamp, c_dim and truncation cutoff against NVIDIA's outputs
+    (tests/fixtures/stylegan2_official/README.md)."""
+    folder = OFFICIAL / case
+    init = json.loads((folder / "init_kwargs.json").read_text())
+    call = json.loads((folder / "call.json").read_text())
+    io = load_file(str(folder / "io.safetensors"))
+    net = net_of(fmt.convert(load_file(str(folder / "G_ema.safetensors")), init))
+    assert net.synthesis.b8.conv1.conv_clamp == init["synthesis_kwargs"]["conv_clamp"]
+    with torch.no_grad():
+        ws = net.mapping(io["z"], io.get("c"), truncation_psi=call["truncation_psi"], truncation_cutoff=call["truncation_cutoff"])
+        torch.testing.assert_close(ws, io["ws"], **TOL)
+        torch.testing.assert_close(net.synthesis(io["ws"]), io["img"], **TOL)
+        torch.testing.assert_close(net.synthesis(io["ws"], noise_mode="none"), io["img_noise_none"], **TOL)
