@@ -100,4 +100,4 @@ def test_the_architectures_without_a_fast_route_are_listed():
     """Every other network keeps only its plain forward; the list is checked, so a new one is a decision
     (StyleGAN2's is measured against the official code first: issue 9's benchmark)."""
     assert sorted(set(arch_classes()) - set(SMALL)) == [
-        "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "nlayer_d", "pixel_d", "stylegan2"]
+        "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "nlayer_d", "pixel_d", "stylegan2", "stylegan2_d"]

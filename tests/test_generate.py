@@ -17,6 +17,7 @@ from support import persistence
 from support.hostile import CodePayload
 from zoo import cli
 from zoo.errors import CheckpointError, UnsafeCheckpointError, ZooError
+from zoo.formats import nvidia_pickle
 from zoo.formats import stylegan2 as fmt
 from zoo.registry import ModelInfo, UrlSource
 from zoo.tasks.options import GenerateOptions
@@ -82,6 +83,28 @@ def test_module_src_is_never_run_and_foreign_globals_are_refused(tmp_path, capsy
     with pytest.raises(UnsafeCheckpointError):
         zoo.load(evil)
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_the_discriminator_is_recovered_from_a_pickle(tmp_path):
+    from zoo.archs.stylegan2 import Discriminator
+
+    folder = PARITY.parent / "stylegan2_official" / "d_resnet_res32"
+    init = json.loads((folder / "init_kwargs.json").read_text())
+    converted = fmt.convert_nvidia_discriminator(load_file(str(folder / "D.safetensors")), init)
+    d = Discriminator(**converted.arch_kwargs).eval()
+    d.load_state_dict(converted.state_dict)
+    net, g_init = generator_of(CASE)
+    path = persistence.write(tmp_path / "gd.pkl", net, g_init, top={"D": persistence.record(d, init_kwargs=init)})
+    recovered = nvidia_pickle.read_discriminator(path)
+    assert recovered.arch == "stylegan2_d" and recovered.arch_kwargs == converted.arch_kwargs
+    io = load_file(str(folder / "io.safetensors"))
+    d2 = Discriminator(**recovered.arch_kwargs).eval()
+    d2.load_state_dict(recovered.state_dict)
+    with torch.no_grad():
+        torch.testing.assert_close(d2(io["img"]), io["logits"], atol=1e-4, rtol=1e-4)
+    assert zoo.load(path).task == "generate"  # the pickle itself still loads as its generator
+    with pytest.raises(CheckpointError, match="holds no discriminator"):
+        nvidia_pickle.read_discriminator(persistence.write(tmp_path / "g.pkl", net, g_init))
 
 
 def test_other_kinds_of_pickle_are_named(tmp_path):

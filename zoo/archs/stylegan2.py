@@ -123,6 +123,18 @@ class FullyConnectedLayer(nn.Module):
         return F.leaky_relu(x.matmul(w.t()) + b, LRELU_SLOPE) * SQRT2
 
 
+def resolution_table(img_resolution: int, channels: list[int] | None) -> tuple[list[int], list[int]]:
+    """(resolutions 4..R, their widths): ``channels`` checked, or NVIDIA's default table
+    ``min(32768 // r, 512)``. ValueError for a resolution that is not a power of two >= 4."""
+    if img_resolution < 4 or img_resolution & (img_resolution - 1):
+        raise ValueError(f"img_resolution must be a power of two >= 4, not {img_resolution}")
+    resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
+    widths = list(channels) if channels is not None else [min(32768 // r, 512) for r in resolutions]
+    if len(widths) != len(resolutions):
+        raise ValueError(f"channels must list one width per resolution 4..{img_resolution} ({len(resolutions)}), not {len(widths)}")
+    return resolutions, widths
+
+
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
@@ -326,12 +338,7 @@ class Generator(nn.Module):
         resample_filter: list[int] | None = None,
     ) -> None:
         super().__init__()
-        if img_resolution < 4 or img_resolution & (img_resolution - 1):
-            raise ValueError(f"img_resolution must be a power of two >= 4, not {img_resolution}")
-        resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
-        channels = list(channels) if channels is not None else [min(32768 // r, 512) for r in resolutions]
-        if len(channels) != len(resolutions):
-            raise ValueError(f"channels must list one width per resolution 4..{img_resolution} ({len(resolutions)}), not {len(channels)}")
+        _, channels = resolution_table(img_resolution, channels)
         embed = (w_dim if embed_features is None else embed_features) if c_dim > 0 else 0
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
@@ -358,7 +365,162 @@ class Generator(nn.Module):
         return self.synthesis(ws, noise_mode=noise_mode, noise=noise)
 
 
-ARCHS: dict[str, type[nn.Module]] = {"stylegan2": Generator}
+def downsample_fir(x: torch.Tensor, f: torch.Tensor, pad: int) -> torch.Tensor:
+    """The FIR filter (gain 1) after padding ``pad`` on every side; then every second pixel."""
+    return fir(x, f, (pad, pad), 1.0)[:, :, ::2, ::2]
+
+
+class DiscConv(nn.Module):
+    """NVIDIA's ``Conv2dLayer`` in the discriminator: weight gain 1/sqrt(fan_in), optional x2 down-sampling
+    (3x3: FIR with padding 2 then a stride-2 conv; 1x1: FIR with padding 1, subsampling, then the conv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, bias: bool = True, activation: bool = True,
+                 down: bool = False, conv_clamp: float | None = None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.activation, self.down, self.conv_clamp = activation, down, conv_clamp
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
+        self.bias = nn.Parameter(torch.zeros([out_channels])) if bias else None
+        self.padding = kernel_size // 2
+        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        w = self.weight * self.weight_gain
+        k = w.shape[-1]
+        if self.down and k == 1:
+            x = F.conv2d(downsample_fir(x, self.resample_filter, 1), w)
+        elif self.down:
+            x = F.conv2d(fir(x, self.resample_filter, (self.padding + 1, self.padding + 1), 1.0), w, stride=2)
+        else:
+            x = F.conv2d(x, w, padding=self.padding)
+        bias = self.bias if self.bias is not None else torch.zeros(x.shape[1], dtype=x.dtype)
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return lrelu_agc(x, bias, (SQRT2 if self.activation else 1.0) * gain, clamp, linear=not self.activation)
+
+
+class DiscriminatorBlock(nn.Module):
+    """One resolution of the discriminator: (fromrgb), conv0, conv1 down, and the resnet shortcut."""
+
+    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, img_channels: int, *, architecture: str,
+                 conv_clamp: float | None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.in_channels, self.architecture = in_channels, architecture
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        layer = dict(conv_clamp=conv_clamp, resample_filter=resample_filter)
+        if in_channels == 0 or architecture == "skip":
+            self.fromrgb = DiscConv(img_channels, tmp_channels, 1, **layer)
+        self.conv0 = DiscConv(tmp_channels, tmp_channels, 3, **layer)
+        self.conv1 = DiscConv(tmp_channels, out_channels, 3, down=True, **layer)
+        if architecture == "resnet":
+            self.skip = DiscConv(tmp_channels, out_channels, 1, bias=False, activation=False, down=True, resample_filter=resample_filter)
+
+    def forward(self, x, img):
+        if self.in_channels == 0 or self.architecture == "skip":
+            y = self.fromrgb(img)
+            x = x + y if x is not None else y
+            img = downsample_fir(img, self.resample_filter, 1) if self.architecture == "skip" else None
+        if self.architecture == "resnet":
+            y = self.skip(x, gain=math.sqrt(0.5))
+            x = self.conv1(self.conv0(x), gain=math.sqrt(0.5))
+            x = y + x
+        else:
+            x = self.conv1(self.conv0(x))
+        return x, img
+
+
+class DiscriminatorEpilogue(nn.Module):
+    """4x4: minibatch standard deviation, conv, fc, out (projected onto the label's embedding if conditional)."""
+
+    def __init__(self, in_channels: int, cmap_dim: int, img_channels: int, *, architecture: str, mbstd_group_size: int,
+                 mbstd_num_channels: int, conv_clamp: float | None, resample_filter: list[int]) -> None:
+        super().__init__()
+        self.architecture, self.cmap_dim = architecture, cmap_dim
+        self.mbstd_group_size, self.mbstd_num_channels = mbstd_group_size, mbstd_num_channels
+        if architecture == "skip":
+            self.fromrgb = DiscConv(img_channels, in_channels, 1, resample_filter=resample_filter)
+        self.conv = DiscConv(in_channels + mbstd_num_channels, in_channels, 3, conv_clamp=conv_clamp, resample_filter=resample_filter)
+        self.fc = FullyConnectedLayer(in_channels * 16, in_channels, activation=True)
+        self.out = FullyConnectedLayer(in_channels, 1 if cmap_dim == 0 else cmap_dim)
+
+    def minibatch_std(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.mbstd_group_size, n) if self.mbstd_group_size else n
+        f = self.mbstd_num_channels
+        y = x.reshape(g, -1, f, c // f, h, w)
+        y = (y - y.mean(dim=0)).square().mean(dim=0)
+        y = (y + 1e-8).sqrt().mean(dim=[2, 3, 4]).reshape(-1, f, 1, 1).repeat(g, 1, h, w)
+        return torch.cat([x, y], dim=1)
+
+    def forward(self, x: torch.Tensor, img, cmap: torch.Tensor | None) -> torch.Tensor:
+        if self.architecture == "skip":
+            x = x + self.fromrgb(img)
+        if self.mbstd_num_channels > 0:
+            x = self.minibatch_std(x)
+        x = self.out(self.fc(self.conv(x).flatten(1)))
+        if self.cmap_dim > 0:
+            x = (x * cmap).sum(dim=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))
+        return x
+
+
+class Discriminator(nn.Module):
+    """StyleGAN2 discriminator (NVIDIA's ``Discriminator``): ``net(img, c) -> logits [N, 1]``.
+
+    img ``[N, img_channels, R, R]`` in [-1, 1]; c ``[N, c_dim]`` or None. ``channels`` lists the
+    widths at 4, 8, ..., R as the generator's do. Projection reads its features (``features``).
+    """
+
+    def __init__(self, c_dim: int = 0, img_resolution: int = 1024, img_channels: int = 3, channels: list[int] | None = None,
+                 architecture: str = "resnet", conv_clamp: float | None = None, mbstd_group_size: int = 4,
+                 mbstd_num_channels: int = 1, cmap_dim: int | None = None, mapping_layers: int = 8,
+                 resample_filter: list[int] | None = None) -> None:
+        super().__init__()
+        resolutions, channels = resolution_table(img_resolution, channels)
+        width = dict(zip(resolutions, channels))
+        filt = list(resample_filter or [1, 3, 3, 1])
+        self.c_dim, self.img_resolution, self.img_channels = c_dim, img_resolution, img_channels
+        self.block_resolutions = resolutions[:0:-1]  # R, R/2, ..., 8
+        for res in self.block_resolutions:
+            setattr(self, f"b{res}", DiscriminatorBlock(width[res] if res < img_resolution else 0, width[res], width[res // 2],
+                                                        img_channels, architecture=architecture, conv_clamp=conv_clamp,
+                                                        resample_filter=filt))
+        cmap = (width[4] if cmap_dim is None else cmap_dim) if c_dim > 0 else 0
+        if c_dim > 0:
+            self.mapping = _LabelMapping(c_dim, cmap, mapping_layers)
+        self.b4 = DiscriminatorEpilogue(width[4], cmap, img_channels, architecture=architecture, mbstd_group_size=mbstd_group_size,
+                                        mbstd_num_channels=mbstd_num_channels, conv_clamp=conv_clamp, resample_filter=filt)
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return Descriptor(task="discriminate", in_channels=self.img_channels, out_channels=1, value_range=(-1.0, 1.0),
+                          size_multiple=self.img_resolution, min_size=self.img_resolution, same_size=False, context=None,
+                          dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = None
+        for res in self.block_resolutions:
+            x, img = getattr(self, f"b{res}")(x, img)
+        cmap = self.mapping(c) if self.c_dim > 0 else None
+        return self.b4(x, img, cmap)
+
+
+class _LabelMapping(nn.Module):
+    """The conditional discriminator's label mapping (NVIDIA's MappingNetwork with z_dim 0, no w_avg)."""
+
+    def __init__(self, c_dim: int, cmap_dim: int, num_layers: int) -> None:
+        super().__init__()
+        self.num_layers = num_layers
+        self.embed = FullyConnectedLayer(c_dim, cmap_dim)
+        for i in range(num_layers):
+            setattr(self, f"fc{i}", FullyConnectedLayer(cmap_dim, cmap_dim, activation=True, lr_multiplier=0.01))
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        x = normalize_2nd_moment(self.embed(c.float()))
+        for i in range(self.num_layers):
+            x = getattr(self, f"fc{i}")(x)
+        return x
+
+
+ARCHS: dict[str, type[nn.Module]] = {"stylegan2": Generator, "stylegan2_d": Discriminator}
 
 # Released: the 1024 px generators (ffhq, metfaces; 30.4M parameters).
 LIMITS = {
@@ -369,5 +531,12 @@ LIMITS = {
                 "architecture": OneOf(("orig", "skip", "resnet")), "conv_clamp": Real(1e-3, 1e6, optional=True),
                 "use_noise": BOOL, "resample_filter": Ints(0, 1000, max_len=16)},
         max_parameters=300_000_000, largest_released=30_370_060,
+    ),
+    "stylegan2_d": ArchLimits(
+        kwargs={"c_dim": Int(0, 100_000), "img_resolution": Int(4, 4096), "img_channels": Int(1, 4), "channels": Ints(1, 4096, max_len=11),
+                "architecture": OneOf(("orig", "skip", "resnet")), "conv_clamp": Real(1e-3, 1e6, optional=True),
+                "mbstd_group_size": Int(1, 64), "mbstd_num_channels": Int(0, 16), "cmap_dim": Int(1, 4096), "mapping_layers": Int(0, 32),
+                "resample_filter": Ints(0, 1000, max_len=16)},
+        max_parameters=300_000_000, largest_released=29_012_513,  # the 1024 px D (ffhq, metfaces)
     ),
 }

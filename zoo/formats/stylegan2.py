@@ -135,6 +135,45 @@ def convert_nvidia(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -
     return Converted(FAMILY, ARCH, kwargs, dict(sd), "nvidia", notes)
 
 
+D_KEYS = {"c_dim", "img_resolution", "img_channels", "architecture", "channel_base", "channel_max", "num_fp16_res", "conv_clamp",
+          "cmap_dim", "block_kwargs", "mapping_kwargs", "epilogue_kwargs"}
+
+
+def convert_nvidia_discriminator(sd: dict[str, Any], official_kwargs: dict[str, Any] | None) -> Converted:
+    """NVIDIA's ``Discriminator.state_dict()`` (+ its init_kwargs) as the ``stylegan2_d`` architecture."""
+    keys = set(sd)
+    init = dict(official_kwargs or {})
+    unknown = sorted(set(init) - D_KEYS)
+    if unknown:
+        raise CheckpointError(f"nvidia stylegan2 discriminator: unknown init_kwargs {', '.join(map(repr, unknown))}")
+    blocks = sorted({int(m.group(1)) for k in keys if (m := re.match(r"b(\d+)\.conv0\.weight$", k))}, reverse=True)
+    res = blocks[0] if blocks else 4
+    widths = {r: _shape(sd, f"b{r}.conv0.weight")[0] for r in blocks} | {4: _shape(sd, "b4.conv.weight")[0]}
+    architecture = "resnet" if any(k.endswith(".skip.weight") for k in keys) else \
+        "skip" if "b4.fromrgb.weight" in keys else "orig"
+    kwargs: dict[str, Any] = {
+        "c_dim": _shape(sd, "mapping.embed.weight")[1] if "mapping.embed.weight" in keys else 0,
+        "img_resolution": res,
+        "img_channels": _shape(sd, f"b{res}.fromrgb.weight")[1],
+        "channels": [widths[2**i] for i in range(2, int(math.log2(res)) + 1)],
+        "architecture": architecture,
+        "mbstd_num_channels": _shape(sd, "b4.conv.weight")[1] - widths[4],
+        "mbstd_group_size": int((init.get("epilogue_kwargs") or {}).get("mbstd_group_size", 4)),
+        "resample_filter": _taps(sd[f"b{res}.resample_filter"]),
+    }
+    if kwargs["c_dim"]:
+        kwargs["cmap_dim"] = _shape(sd, "b4.out.weight")[0]
+        kwargs["mapping_layers"] = max_index(keys, r"mapping\.fc(\d+)\.weight") + 1
+    for key in ("c_dim", "img_resolution", "img_channels", "architecture"):
+        _agree(f"discriminator {key}", init.get(key), kwargs[key])
+    if "channel_base" in init or "channel_max" in init:
+        table = [min(int(init.get("channel_base", 32768)) // r, int(init.get("channel_max", 512))) for r in _resolutions(kwargs)]
+        _agree("discriminator channel_base/channel_max", table, kwargs["channels"])
+    clamp = init.get("conv_clamp")
+    kwargs["conv_clamp"] = None if clamp is None else float(clamp)
+    return Converted(FAMILY, "stylegan2_d", kwargs, dict(sd), "nvidia-discriminator", [])
+
+
 def _resolutions(kwargs: dict[str, Any]) -> list[int]:
     return [2**i for i in range(2, int(math.log2(kwargs["img_resolution"])) + 1)]
 
