@@ -322,3 +322,78 @@ def test_app_sliders_and_preview(pkl, temp_entries, fresh_cache):
     assert np.array_equal(np.asarray(image), np.asarray(want))
     strip = gen_tab.preview("tiny-sliders", "sefa", 2, 1)
     assert len(strip) == 5 and np.array_equal(np.asarray(strip[0]), np.asarray(gen.preview("sefa2", 1)[0]))
+
+
+# -- projection ---------------------------------------------------------------------------------
+
+
+def test_schedule_is_the_official_one():
+    from zoo.tasks.project import learning_rate
+
+    assert learning_rate(0.0) == 0.0 and abs(learning_rate(0.025) - 0.05) < 1e-12  # 5 % linear ramp-up
+    assert learning_rate(0.5) == pytest.approx(0.1) and learning_rate(0.75) == pytest.approx(0.1)
+    assert learning_rate(0.875) == pytest.approx(0.05)  # half-way down the cosine ramp of the last 25 %
+
+
+def known_d():
+    from zoo.archs.stylegan2 import Discriminator
+
+    folder = PARITY.parent / "stylegan2_official" / "d_resnet_res32"
+    converted = fmt.convert_nvidia_discriminator(load_file(str(folder / "D.safetensors")), json.loads((folder / "init_kwargs.json").read_text()))
+    d = Discriminator(**converted.arch_kwargs).eval()
+    d.load_state_dict(converted.state_dict)
+    return d
+
+
+@pytest.mark.parametrize("space, use_d", [("w", False), ("w+", True)])
+def test_projection_of_a_generated_image_gets_close(pkl, space, use_d):
+    """Known latents: the generator's own image of seed 5 is the target."""
+    gen = zoo.load(pkl)
+    target = gen(5, psi=0.7)
+    seen = []
+    result = gen.project(target, steps=100, space=space, discriminator=known_d() if use_d else None,
+                         progress=lambda done, total, dist: seen.append((done, total)))
+    assert result.distance == ("discriminator" if use_d else "mse") and seen[-1] == (100, 100)
+    assert result.ws.shape == (1, gen.num_ws, gen.net.w_dim) and len(result.noise) == gen.net.synthesis.num_layers
+    assert result.losses[-1] < 0.25 * result.losses[0]
+    if space == "w":
+        torch.testing.assert_close(result.ws, result.ws[:, :1].expand_as(result.ws), atol=0, rtol=0)
+    for n in result.noise:  # renormalised every step
+        assert abs(n.mean().item()) < 1e-4 and abs(n.square().mean().item() - 1) < 1e-3
+    truth = torch.from_numpy(np.asarray(target, dtype=np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    with torch.no_grad():  # the clamped images' distance to the target: the projection's start (mean W) vs its end
+        start = gen.net.synthesis(gen.net.w_avg.expand(1, gen.num_ws, -1).clone()).clamp(-1, 1)
+        end = gen.net.synthesis(result.ws, noise=result.noise).clamp(-1, 1)
+    assert (end - truth).square().mean() < 0.7 * (start - truth).square().mean()
+    assert gen.render(gen.edit(result.ws, {"sefa0": 1.0})).size == target.size  # the same sliders edit it
+    again = gen.project(target, steps=100, space=space, discriminator=known_d() if use_d else None)
+    assert torch.equal(again.ws, result.ws), "seeded: the same result twice"
+
+
+def test_project_bad_input(pkl, tmp_path, capsys):
+    gen = zoo.load(pkl)
+    for kwargs, message in [({"space": "z"}, "space must be"), ({"distance": "lpips"}, "distance must be one of"),
+                            ({"steps": 0}, "steps must be"), ({"distance": "discriminator"}, "needs the model's discriminator")]:
+        with pytest.raises(ZooError, match=message):
+            gen.project(gen(1), **kwargs)
+    with pytest.raises(ZooError, match="needs at least 16 pixels"):
+        gen.project(Image.new("RGB", (10, 40)))
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(photo)
+    for args, message in [([str(tmp_path / "x.png")], "must be an .npz"), ([str(tmp_path / "p.npz"), "--steps", "0"], "steps must be")]:
+        assert cli.main(["project", str(photo), *args, "--model", str(pkl), "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+    assert not list(tmp_path.glob("*.npz")) and not (tmp_path / "p.png").exists()
+
+
+def test_cli_project_writes_latent_and_image(pkl, tmp_path, capsys):
+    gen = zoo.load(pkl)
+    photo = tmp_path / "photo.png"
+    gen(9).save(photo)
+    assert cli.main(["project", str(photo), str(tmp_path / "me.npz"), "--model", str(pkl), "--steps", "20", "--quiet", "--space", "w+"]) == 0
+    data = np.load(tmp_path / "me.npz")
+    assert data["w"].shape == (1, gen.num_ws, gen.net.w_dim) and str(data["distance"]) == "mse" and len(data["losses"]) == 20
+    noise = [torch.from_numpy(data[f"noise{i}"]) for i in range(gen.net.synthesis.num_layers)]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "me.png")), np.asarray(gen.render(torch.from_numpy(data["w"]), noise=noise)))
+    assert "distance mse" in capsys.readouterr().out

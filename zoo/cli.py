@@ -306,6 +306,57 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    """``zoo project IN OUT.npz``: the photo's latent (``w`` [1, num_ws, w_dim], noise maps) and its image OUT.png."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from .formats.nvidia_pickle import read_discriminator
+    from .loading import load
+    from .tasks.images import open_image
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        return _fail(f"the output must be an .npz file (the projected latent), not {out.name}")
+    image = open_image(args.photo)
+    generator = load(args.model, device="cpu")
+    if generator.task != "generate":
+        return _fail(f"{args.model} is a {generator.info.family} model for {generator.task}, not an image generator")
+    discriminator = None
+    if args.discriminator:
+        from .archs import build
+
+        converted = read_discriminator(Path(args.discriminator))
+        discriminator = build(converted.arch, converted.arch_kwargs).eval()
+        discriminator.load_state_dict(converted.state_dict)
+    with tqdm(total=args.steps, unit="step", disable=args.quiet, desc="projecting") as bar:
+
+        def progress(done: int, total: int, dist: float) -> None:
+            bar.n = done
+            bar.set_postfix(distance=f"{dist:.4g}", refresh=False)
+            bar.refresh()
+
+        result = generator.project(image, steps=args.steps, space=args.space, distance=args.distance,
+                                   discriminator=discriminator, seed=args.seed, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".npz", dir=out.parent)
+    os.close(fd)
+    try:
+        arrays = {"w": result.ws.numpy(), **{f"noise{i}": n.numpy() for i, n in enumerate(result.noise)},
+                  "distance": np.array(result.distance), "losses": np.array(result.losses, dtype=np.float32)}
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.chmod(tmp, _new_file_mode(out))
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    save_atomic(generator.render(result.ws, noise=result.noise), out.with_suffix(".png"))
+    print(f"{args.photo} -> {out} and {out.with_suffix('.png').name}: {args.space.upper()}, {args.steps} steps, "
+          f"distance {result.distance} {result.losses[-1]:.4g}, {result.seconds_per_step:.3f} s/step")
+    return 0
+
+
 def _parse_edits(items: list[str] | None) -> dict[str, float]:
     """``["sefa0=2", "smile=-1.5"]`` -> ``{"sefa0": 2.0, "smile": -1.5}``."""
     edits: dict[str, float] = {}
@@ -401,7 +452,23 @@ def _add_generate(sub) -> None:
     p.set_defaults(func=cmd_generate)
 
 
-TASK_COMMANDS = (_add_upscale, _add_translate, _add_generate)  # one per task: its subcommand
+def _add_project(sub) -> None:
+    p = sub.add_parser("project", help="project a photo into a StyleGAN2 latent (W or W+)",
+                       description="zoo project IN OUT.npz: the official projector's schedule; writes the latent and OUT.png.")
+    p.add_argument("photo", metavar="IN")
+    p.add_argument("out", metavar="OUT.npz")
+    p.add_argument("--model", default=DEFAULT_GENERATOR, help=f"StyleGAN2 model (default {DEFAULT_GENERATOR})")
+    p.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000, as the official projector)")
+    p.add_argument("--space", choices=["w", "w+"], default="w", help="one W for every layer, or one per layer")
+    p.add_argument("--distance", choices=["auto", "discriminator", "mse"], default="auto",
+                   help="image distance: the discriminator's features + pixel MSE (needs --discriminator), or pixel MSE")
+    p.add_argument("--discriminator", default=None, metavar="PKL", help="the model's NVIDIA .pkl, to take its discriminator D")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise maps' start and the latent noise")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_project)
+
+
+TASK_COMMANDS = (_add_upscale, _add_translate, _add_generate, _add_project)  # one per command of a task
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ from .base import Task
 NOISE_MODES = ("const", "none", "random")
 DIRECTIONS_PER_METHOD = 16  # computed and cached at once: sefa0..sefa15, ganspace0..ganspace15
 PREVIEW_AMOUNTS = (-3.0, -1.5, 0.0, 1.5, 3.0)
+MIN_PROJECT_SIDE = 16
 PSI_RANGE = (-1.0, 2.0)
 MAX_SEED = 2**32 - 1
 
@@ -141,10 +142,38 @@ class ImageGenerator(Task):
             strip.append(image.resize((size, size), Image.LANCZOS) if image.width != size else image)
         return strip
 
+    # -- projection ---------------------------------------------------------------------------
+
+    def project(self, image: Image.Image, *, steps: int = 1000, space: str = "w", distance: str = "auto",
+                discriminator: torch.nn.Module | None = None, seed: int = 0, progress=None):
+        """Project a photo into this generator's W or W+ (``zoo.tasks.project``; official schedule).
+
+        The photo is centre-cropped to a square and resized to the generator's resolution (Lanczos),
+        as the official projector prepares it. Returns a ``Projection``; ``render(result.ws,
+        noise=result.noise)`` draws it and ``edit(result.ws, ...)`` edits it with the same directions.
+        """
+        from .project import project
+
+        if not isinstance(image, Image.Image):
+            raise ZooError(f"projection takes a PIL image, not {type(image).__name__}")
+        if min(image.size) < MIN_PROJECT_SIDE:
+            raise ZooError(f"the photo is {image.width}x{image.height}; projection needs at least {MIN_PROJECT_SIDE} pixels on each side")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        square = image.convert("RGB").crop((left, top, left + side, top + side)).resize((self.resolution,) * 2, Image.LANCZOS)
+        arr = np.asarray(square, dtype=np.float32)
+        if self.net.img_channels == 1:
+            arr = arr.mean(axis=2, keepdims=True)
+        target = torch.from_numpy(arr).permute(2, 0, 1)[None] / 127.5 - 1
+        return project(self.net, target, steps=steps, space=space, distance=distance, discriminator=discriminator, seed=seed,
+                       progress=progress)
+
     # -- images -------------------------------------------------------------------------------
 
-    def render(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_seed: int = 0) -> Image.Image:
-        """The RGB image of W+ latents ``ws`` ``[1, num_ws, w_dim]`` (e.g. edited ones)."""
+    def render(self, ws: torch.Tensor, *, noise_mode: str = "const", noise_seed: int = 0,
+               noise: list[torch.Tensor] | None = None) -> Image.Image:
+        """The RGB image of W+ latents ``ws`` ``[1, num_ws, w_dim]`` (e.g. edited ones); ``noise``: one map
+        per conv layer instead of the stored ones (a projection's own, ``Projection.noise``)."""
         if noise_mode not in NOISE_MODES:
             raise ZooError(f"noise mode must be one of {', '.join(NOISE_MODES)}, not {noise_mode!r}")
         if not isinstance(ws, torch.Tensor) or ws.shape != (1, self.num_ws, self.net.w_dim):
@@ -154,7 +183,8 @@ class ImageGenerator(Task):
         with torch.inference_mode():
             if noise_mode == "random":
                 torch.manual_seed(check_seed(noise_seed))
-            img = self.net.synthesis(ws.to(self.device), noise_mode=noise_mode)
+            img = self.net.synthesis(ws.to(self.device), noise_mode=noise_mode,
+                                     noise=None if noise is None else [n.to(self.device) for n in noise])
         arr = (img.float().cpu()[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
         return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
 
