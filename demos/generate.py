@@ -2,7 +2,9 @@
 
 Endpoint ``/generate`` (gradio_client) is callable with no arguments: every control has a default.
 Sliders move W along the model's top unlabelled directions (SeFa or GANSpace, computed once per
-model and cached); a preview strip shows what one direction does before it is named.
+model and cached); a preview strip shows what one direction does before it is named. A photo can
+be projected into the model (``/project``, the official projector's schedule, pixel distance: the
+registry's converted models carry no discriminator); the sliders then edit the projected latent.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ SLIDERS = 5  # directions 0..4 of the chosen method
 NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
 
 GENERATORS = ModelCache(size=2)
+PROJECT_STEPS = 100  # the app's default (the official projector runs 1000; ~1.3 s a step at 256 px here)
 
 
 def get_generator(name: str) -> Any:
@@ -48,6 +51,7 @@ def generate(
     d4: float = 0.0,
     edit_first: float = 0,
     edit_last: float = 18,
+    projected: dict | None = None,
     progress: gr.Progress = gr.Progress(),
 ) -> Image.Image:
     """The image of ``seed`` from registry model ``model``.
@@ -67,12 +71,40 @@ def generate(
         if edits:
             progress(0.3, desc="Finding directions (once per model)")
         progress(0.5, desc="Generating")
+        layers = (int(edit_first), min(int(edit_last), generator.num_ws))
+        if projected and projected.get("model") == model:  # edit the projected photo instead of a seed
+            return generator.render(generator.edit(projected["ws"], edits, layers), noise=projected["noise"])
         return generator(
             int(seed), psi=float(psi), cutoff=int(cutoff) or None, noise_mode=noise_mode,
             class_index=int(class_index) if generator.c_dim else None,
             mix_seed=None if int(mix_seed) < 0 else int(mix_seed), mix_layer=int(mix_layer) if int(mix_seed) >= 0 else None,
-            edits=edits, edit_layers=(int(edit_first), min(int(edit_last), generator.num_ws)),
+            edits=edits, edit_layers=layers,
         )
+
+
+def project_photo(photo: Image.Image | None, model: str = DEFAULT_MODEL, steps: float = PROJECT_STEPS, space: str = "w",
+                  progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, dict, str]:
+    """Project ``photo`` into ``model`` (W or W+): (its image, the latent for the sliders, a summary)."""
+    if photo is None:
+        raise user_error("Upload a photo to project.")
+    with user_errors():
+        if float(steps) != int(steps):
+            raise ZooError(f"steps must be a whole number, not {steps}")
+        progress(0.0, desc=f"Loading {model}")
+        generator = get_generator(model)
+
+        def report(done: int, total: int, dist: float) -> None:
+            progress((done, total), desc=f"Projecting (distance {dist:.4g})", unit="steps")
+
+        found = generator.project(photo, steps=int(steps), space=space, progress=report)
+        summary = (f"{space.upper()}, {int(steps)} steps, distance: {found.distance} (final {found.losses[-1]:.4g}), "
+                   f"{found.seconds_per_step:.2f} s/step. The sliders now edit this photo; clear it to go back to seeds.")
+        state = {"model": model, "ws": found.ws, "noise": found.noise}
+        return generator.render(found.ws, noise=found.noise), state, summary
+
+
+def clear_projection() -> tuple[None, str]:
+    return None, "Sliders edit the seed's image."
 
 
 def preview(model: str = DEFAULT_MODEL, method: str = "sefa", index: float = 0, seed: float = 0,
@@ -132,6 +164,16 @@ def build_tab() -> gr.Tab:
                 run = gr.Button("Generate", variant="primary")
             with gr.Column(scale=1):
                 image_out = gr.Image(label="Generated image (PNG)", type="pil", format="png", interactive=False, buttons=["download", "fullscreen"])
+                with gr.Accordion("Project a photo", open=False):
+                    photo = gr.Image(label="Photo", type="pil", image_mode="RGB", sources=["upload", "clipboard"])
+                    with gr.Row():
+                        steps = gr.Slider(10, 1000, value=PROJECT_STEPS, step=10, label="Steps (official: 1000)")
+                        space = gr.Radio([("W", "w"), ("W+", "w+")], value="w", label="Latent space")
+                    with gr.Row():
+                        do_project = gr.Button("Project")
+                        clear = gr.Button("Back to seeds")
+                    projected_info = gr.Markdown("Sliders edit the seed's image.")
+                    projected = gr.State(None)
                 with gr.Accordion("What does a direction do?", open=False):
                     with gr.Row():
                         preview_index = gr.Number(value=0, precision=0, minimum=0, maximum=15, label="Direction")
@@ -140,6 +182,9 @@ def build_tab() -> gr.Tab:
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
         run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer, method, *amounts,
-                                    edit_first, edit_last], outputs=image_out, api_name="generate", concurrency_limit=1)
+                                    edit_first, edit_last, projected], outputs=image_out, api_name="generate", concurrency_limit=1)
+        do_project.click(project_photo, inputs=[photo, model, steps, space], outputs=[image_out, projected, projected_info],
+                         api_name="project", concurrency_limit=1)
+        clear.click(clear_projection, outputs=[projected, projected_info], api_visibility="private")
         show.click(preview, inputs=[model, method, preview_index, seed], outputs=strip, api_name="preview_direction", concurrency_limit=1)
     return tab

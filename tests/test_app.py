@@ -142,6 +142,9 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert {p["parameter_name"]: p["parameter_default"] for p in params} == {
         "model": "stylegan2-ffhq", "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1, "mix_layer": 8,
         "method": "sefa", "d0": 0.0, "d1": 0.0, "d2": 0.0, "d3": 0.0, "d4": 0.0, "edit_first": 0, "edit_last": 18}
+    params = endpoints["/project"]["parameters"]
+    assert [p["parameter_name"] for p in params] == ["photo", "model", "steps", "space"]
+    assert params[0]["parameter_has_default"] is False and all(p["parameter_has_default"] for p in params[1:])
 
 
 def test_server_address(monkeypatch):

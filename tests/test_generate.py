@@ -44,6 +44,16 @@ def tiny_entry(name: str, url: str = "https://example.invalid/tiny.pkl", **kwarg
 
 
 @pytest.fixture
+def gen_tab():
+    """The Generate tab's module, with its model cache empty before and after (other tests count on that)."""
+    from demos import generate as tab
+
+    tab.GENERATORS._models.clear()
+    yield tab
+    tab.GENERATORS._models.clear()
+
+
+@pytest.fixture
 def pkl(tmp_path) -> Path:
     net, init = generator_of(CASE)
     return persistence.write(tmp_path / "network-snapshot.pkl", net, init)
@@ -213,15 +223,13 @@ def test_cli_generate(pkl, tmp_path, capsys):
     assert "not an image generator" in capsys.readouterr().err
 
 
-def test_app_generate_function(pkl, temp_entries, fresh_cache, monkeypatch):
+def test_app_generate_function(pkl, temp_entries, fresh_cache, monkeypatch, gen_tab):
     import gradio as gr
 
-    from demos import generate as gen_tab
     from zoo import importing
 
     temp_entries(tiny_entry("tiny-tab"))
     importing.import_file(pkl, name="tiny-tab")
-    gen_tab.GENERATORS._models.clear()
     image = gen_tab.generate("tiny-tab", seed=4, psi=0.7, cutoff=0, noise_mode="const", class_index=0, mix_seed=-1, mix_layer=0)
     assert np.array_equal(np.asarray(image), np.asarray(zoo.load(pkl)(4, psi=0.7)))
     with pytest.raises(gr.Error, match="seed must be a whole number"):
@@ -309,13 +317,11 @@ def test_named_directions_from_npy(pkl, fresh_cache, tmp_path, capsys):
         assert err.count("\n") == 1 and message in err and not (tmp_path / "bad.png").exists()
 
 
-def test_app_sliders_and_preview(pkl, temp_entries, fresh_cache):
-    from demos import generate as gen_tab
+def test_app_sliders_and_preview(pkl, temp_entries, fresh_cache, gen_tab):
     from zoo import importing
 
     temp_entries(tiny_entry("tiny-sliders"))
     importing.import_file(pkl, name="tiny-sliders")
-    gen_tab.GENERATORS._models.clear()
     image = gen_tab.generate("tiny-sliders", seed=1, method="ganspace", d0=1.5, d3=-2.0, edit_first=1, edit_last=99)
     gen = zoo.load("tiny-sliders")
     want = gen(1, edits={"ganspace0": 1.5, "ganspace3": -2.0}, edit_layers=(1, gen.num_ws))
@@ -397,3 +403,27 @@ def test_cli_project_writes_latent_and_image(pkl, tmp_path, capsys):
     noise = [torch.from_numpy(data[f"noise{i}"]) for i in range(gen.net.synthesis.num_layers)]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "me.png")), np.asarray(gen.render(torch.from_numpy(data["w"]), noise=noise)))
     assert "distance mse" in capsys.readouterr().out
+
+
+def test_app_projects_a_photo_and_the_sliders_edit_it(pkl, temp_entries, fresh_cache, gen_tab):
+    import gradio as gr
+
+    from zoo import importing
+
+    temp_entries(tiny_entry("tiny-project"))
+    importing.import_file(pkl, name="tiny-project")
+    gen = zoo.load("tiny-project")
+    photo = gen(5, psi=0.7)
+    image, state, summary = gen_tab.project_photo(photo, "tiny-project", steps=20, space="w+")
+    assert image.size == photo.size and state["ws"].shape == (1, gen.num_ws, gen.net.w_dim) and "distance: mse" in summary
+    direct = gen.project(photo, steps=20, space="w+")
+    assert torch.equal(state["ws"], direct.ws)
+    edited = gen_tab.generate("tiny-project", d0=2.0, projected=state)
+    want = gen.render(gen.edit(direct.ws, {"sefa0": 2.0}, (0, gen.num_ws)), noise=direct.noise)
+    assert np.array_equal(np.asarray(edited), np.asarray(want))
+    seed_image = gen_tab.generate("tiny-project", seed=3, projected={**state, "model": "another-model"})
+    assert np.array_equal(np.asarray(seed_image), np.asarray(gen(3)))  # a projection belongs to its own model
+    with pytest.raises(gr.Error, match="Upload a photo"):
+        gen_tab.project_photo(None, "tiny-project")
+    with pytest.raises(gr.Error, match="needs at least 16 pixels"):
+        gen_tab.project_photo(Image.new("RGB", (8, 8)), "tiny-project")
