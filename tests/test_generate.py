@@ -427,3 +427,17 @@ def test_app_projects_a_photo_and_the_sliders_edit_it(pkl, temp_entries, fresh_c
         gen_tab.project_photo(None, "tiny-project")
     with pytest.raises(gr.Error, match="needs at least 16 pixels"):
         gen_tab.project_photo(Image.new("RGB", (8, 8)), "tiny-project")
+
+
+def test_directions_are_read_once_per_generator(pkl, fresh_cache, monkeypatch):
+    """Slider moves and previews reuse the directions: no cache read or computation per edit."""
+    from zoo.tasks import directions
+
+    gen = zoo.load(pkl)
+    gen.directions("sefa")
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("directions must be read once per generator")
+
+    monkeypatch.setattr(directions, "computed", not_again)
+    assert len(gen.preview("sefa1", 2, size=16)) == 5 and gen(2, edits={"sefa0": 1.0}).size == (32, 32)

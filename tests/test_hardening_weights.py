@@ -457,3 +457,19 @@ def test_a_killed_import_leaves_the_target_untouched(tmp_path):
     assert len(leftovers) == 1 and ".zoo-tmp-" in leftovers[0].name
     importing.import_file(SRVGG_FILE, out=tmp_path / "next")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next", "out"]
+
+
+def test_replace_file_keeps_the_old_file_when_writing_fails(tmp_path):
+    from zoo.atomic import replace_file
+
+    dest = tmp_path / "latent.npz"
+    dest.write_bytes(b"old")
+    os.chmod(dest, 0o640)
+    with pytest.raises(RuntimeError):
+        with replace_file(dest) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    assert dest.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["latent.npz"]
+    with replace_file(dest) as tmp:
+        tmp.write_bytes(b"new")
+    assert dest.read_bytes() == b"new" and dest.stat().st_mode & 0o777 == 0o640  # an existing file keeps its mode

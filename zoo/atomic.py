@@ -1,4 +1,8 @@
-"""Writing a folder all at once, without ever removing what gan-zoo did not create.
+"""Writing files and folders all at once, without ever removing what gan-zoo did not create.
+
+``replace_file(dest)`` is the one way gan-zoo writes a single file (images, latents, pins, cached
+directions): into a hidden temporary sibling, then renamed over ``dest`` with the permissions a
+plain ``open(dest, "w")`` would give (an existing file's own, else 0666 less the umask).
 
 ``replace_folder(target, owned)`` is the one way gan-zoo writes a converted folder (a
 conversion, an import, a Hub copy). The content is written into a hidden sibling
@@ -44,9 +48,37 @@ def current_umask() -> int:
     return mask
 
 
-def give_usual_mode(path: Path) -> None:
-    """chmod a file written through a temporary name to what ``open(path, "w")`` would give it."""
+def usual_mode(dest: Path) -> int:
+    """The permission bits ``open(dest, "w")`` gives: an existing file's own, else 0o666 less the umask."""
+    try:
+        return os.stat(dest).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def give_new_file_mode(path: Path) -> None:
+    """chmod a file another library wrote (0600, through its own temporary file) to a new file's mode."""
     os.chmod(path, 0o666 & ~current_umask())
+
+
+@contextlib.contextmanager
+def replace_file(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` (usual permissions), on
+    failure it is removed and ``dest`` is untouched. OS errors become one-line ``ZooError`` s."""
+    dest = Path(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZooError(f"cannot write {dest} ({exc.strerror or exc})") from None
+    tmp = dest.with_name(f".{dest.stem}.zoo-tmp-{os.getpid()}-{secrets.token_hex(4)}{dest.suffix}")
+    try:
+        yield tmp
+        os.chmod(tmp, usual_mode(dest))
+        os.replace(tmp, dest)
+    except OSError as exc:
+        raise ZooError(f"cannot write {dest.name} ({exc.strerror or ' '.join(str(exc).split())})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

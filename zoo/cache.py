@@ -81,11 +81,11 @@ def write_pin(info: ModelInfo, source: Source, digest: str, size: int) -> None:
     """Record the sha256 of a first download (kept if a pin already exists)."""
     import datetime
 
+    from .atomic import replace_file
+
     path = pin_path(info, source)
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     date = datetime.date.today().isoformat()
-    tmp.write_text(json.dumps({"sha256": digest, "size": size, "source": source.describe(), "date": date}, indent=2) + "\n")
-    os.replace(tmp, path)
+    with replace_file(path) as tmp:
+        tmp.write_text(json.dumps({"sha256": digest, "size": size, "source": source.describe(), "date": date}, indent=2) + "\n")

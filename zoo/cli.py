@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -155,37 +154,17 @@ def _reason(exc: BaseException) -> str:
     return (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _new_file_mode(dest: Path) -> int:
-    """The permission bits ``open(dest, "w")`` gives: an existing file's own, else 0o666 less the umask."""
-    try:
-        return stat.S_IMODE(os.stat(dest).st_mode)
-    except OSError:
-        from .atomic import current_umask
-
-        return 0o666 & ~current_umask()
-
-
 def save_atomic(image: Any, dest: Path) -> None:
-    """Save a PIL image to ``dest`` via a temp file in the same folder, renamed into place: on failure
-    nothing is left behind and an existing ``dest`` is untouched. ``dest`` gets the permissions a
-    plain ``open(dest, "w")`` would (``_new_file_mode``), not the temp file's 0o600."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}-", suffix=dest.suffix, dir=dest.parent)
-    except OSError as exc:
-        raise ZooError(f"cannot write {dest} ({_reason(exc)})") from None
-    os.close(fd)
-    try:
-        fmt_kwargs = {"quality": 95} if dest.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    """Save a PIL image to ``dest`` atomically (``atomic.replace_file``): on failure nothing is left
+    behind and an existing ``dest`` is untouched; ``dest`` gets the usual permissions."""
+    from .atomic import replace_file
+
+    fmt_kwargs = {"quality": 95} if dest.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    with replace_file(dest) as tmp:
         try:
-            image.save(tmp, **fmt_kwargs)
-            os.chmod(tmp, _new_file_mode(dest))
-            os.replace(tmp, dest)
-        except (KeyError, ValueError, OSError) as exc:
+            image.save(tmp, **fmt_kwargs)  # the temporary name keeps the suffix, so the format follows it
+        except (KeyError, ValueError) as exc:
             raise ZooError(f"cannot write {dest.name} ({_reason(exc)})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -193,6 +172,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _load_task(model: str, task: str, what: str, **load_kwargs: Any):
+    """``zoo.load(model)``, refused with one line when it is a model for another task than ``what``."""
+    from .loading import load
+
+    loaded = load(model, **load_kwargs)
+    if loaded.task != task:
+        raise ZooError(f"{model} is a {loaded.info.family} model for {loaded.task}, not {what}")
+    return loaded
 
 
 def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_kwargs: Any) -> int:
@@ -206,7 +195,6 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
     """
     from tqdm.auto import tqdm
 
-    from .loading import load
     from .tasks.images import open_image
 
     if len(args.paths) < 2:
@@ -228,9 +216,7 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
         first = named.setdefault(_output_path(src, out_target, "RGB"), src)
         if first != src:
             return _fail(f"{first} and {src} would both be written to {_output_path(src, out_target, 'RGB')}; rename one")
-    task = load(args.model, device=args.device, dtype=args.dtype, **load_kwargs)
-    if task.task != task_name:
-        return _fail(f"{args.model} is a {task.info.family} model for {task.task}, not {what}")
+    task = _load_task(args.model, task_name, what, device=args.device, dtype=args.dtype, **load_kwargs)
     out_dir = out_target if into_dir else out_target.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -280,8 +266,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """``zoo generate OUT``: one image per seed (OUT a file for one seed, else a folder of seedNNNN.png)."""
-    from .loading import load
-
     out = Path(args.out)
     many = len(args.seeds) > 1 or args.out.endswith(("/", os.sep)) or out.is_dir()
     if many and out.exists() and not out.is_dir():
@@ -292,9 +276,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail("style mixing needs both --mix-seed and --mix-layer")
     edits = _parse_edits(args.edit)
     layers = _parse_layers(args.edit_layers)
-    generator = load(args.model, device=args.device)
-    if generator.task != "generate":
-        return _fail(f"{args.model} is a {generator.info.family} model for {generator.task}, not an image generator")
+    generator = _load_task(args.model, "generate", "an image generator", device=args.device)
     if args.direction_file:
         generator.add_directions(args.direction_file)
     for seed in args.seeds:
@@ -311,24 +293,18 @@ def cmd_project(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
+    from .atomic import replace_file
     from .formats.nvidia_pickle import read_discriminator
-    from .loading import load
     from .tasks.images import open_image
 
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         return _fail(f"the output must be an .npz file (the projected latent), not {out.name}")
     image = open_image(args.photo)
-    generator = load(args.model, device="cpu")
-    if generator.task != "generate":
-        return _fail(f"{args.model} is a {generator.info.family} model for {generator.task}, not an image generator")
+    generator = _load_task(args.model, "generate", "an image generator", device="cpu")
     discriminator = None
     if args.discriminator:
-        from .archs import build
-
-        converted = read_discriminator(Path(args.discriminator))
-        discriminator = build(converted.arch, converted.arch_kwargs).eval()
-        discriminator.load_state_dict(converted.state_dict)
+        discriminator = read_discriminator(Path(args.discriminator)).network()
     with tqdm(total=args.steps, unit="step", disable=args.quiet, desc="projecting") as bar:
 
         def progress(done: int, total: int, dist: float) -> None:
@@ -338,19 +314,10 @@ def cmd_project(args: argparse.Namespace) -> int:
 
         result = generator.project(image, steps=args.steps, space=args.space, distance=args.distance,
                                    discriminator=discriminator, seed=args.seed, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".npz", dir=out.parent)
-    os.close(fd)
-    try:
-        arrays = {"w": result.ws.numpy(), **{f"noise{i}": n.numpy() for i, n in enumerate(result.noise)},
-                  "distance": np.array(result.distance), "losses": np.array(result.losses, dtype=np.float32)}
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, _new_file_mode(out))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    arrays = {"w": result.ws.numpy(), **{f"noise{i}": n.numpy() for i, n in enumerate(result.noise)},
+              "distance": np.array(result.distance), "losses": np.array(result.losses, dtype=np.float32)}
+    with replace_file(out) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     save_atomic(generator.render(result.ws, noise=result.noise), out.with_suffix(".png"))
     print(f"{args.photo} -> {out} and {out.with_suffix('.png').name}: {args.space.upper()}, {args.steps} steps, "
           f"distance {result.distance} {result.losses[-1]:.4g}, {result.seconds_per_step:.3f} s/step")
@@ -397,6 +364,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
+def _add_image_job_options(p) -> None:
+    """The options every image-in, image-out command shares (``_image_job``)."""
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _add_upscale(sub) -> None:
     p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
@@ -407,10 +382,7 @@ def _add_upscale(sub) -> None:
     p.add_argument("--alpha", choices=["model", "resize"], default="model", help="how to upscale an alpha channel")
     p.add_argument("--interpolate", type=float, default=None, metavar="A", help="blend A (0..1) of the model's interpolation partner")
     p.add_argument("--partner", default=None, help="model to interpolate with (default: the registry's partner)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
-    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_image_job_options(p)
     p.set_defaults(func=cmd_upscale)
 
 
@@ -425,10 +397,7 @@ def _add_translate(sub) -> None:
     p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 2048)")
     p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
     p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
-    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger inputs (default 16, or $ZOO_MAX_MEGAPIXELS)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_image_job_options(p)
     p.set_defaults(func=cmd_translate)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import download
-from .atomic import give_usual_mode, replace_folder
+from .atomic import give_new_file_mode, replace_folder
 from .errors import CheckpointError, IntegrityError
 
 
@@ -65,7 +65,7 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
 
     with replace_folder(Path(folder), is_zoo_owned) as tmp:
         save_file(_tensors_to_save(converted.state_dict), str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
-        give_usual_mode(tmp / WEIGHTS_FILE)  # safetensors writes 0600 through a temporary file
+        give_new_file_mode(tmp / WEIGHTS_FILE)  # safetensors writes 0600 through a temporary file
         config = {
             "zoo_format": FORMAT_VERSION,
             "name": name,

@@ -51,7 +51,6 @@ def parse_hub_ref(ref: str) -> HubSource:
 def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any, ModelInfo, dict]:
     """(network in eval mode on the CPU, entry, converted config) for anything ``zoo.load`` takes."""
     from . import converted, weights
-    from .archs import build, load_strict
 
     if isinstance(name_or_path, str) and name_or_path.startswith(("hf:", "hf://")):
         source = parse_hub_ref(name_or_path)
@@ -74,8 +73,7 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
         from .formats import read_official
 
         converted = read_official(path, official_kwargs=config)
-        net = build(converted.arch, converted.arch_kwargs)
-        load_strict(net, converted.state_dict, what=path.name)
+        net = converted.network()
         cfg = {**converted.folder_config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes}
         return net.eval(), file_info(path, converted.family), cfg
     if not isinstance(name_or_path, str):

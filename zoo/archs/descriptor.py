@@ -67,10 +67,15 @@ class Descriptor:
     @property
     def noun(self) -> str:
         """What the network is, in words ("an upscaler")."""
-        return NOUNS.get(self.task, f"a {self.task} network")
+        return noun(self.task)
 
     def supports(self, device_type: str, dtype: str) -> bool:
         return dtype in self.dtypes.get(device_type, ())
+
+
+def noun(task: str) -> str:
+    """What a network for ``task`` is, in words: "an upscaler", "a translation generator", ..."""
+    return NOUNS.get(task, f"a {task} network")
 
 
 def round_up(value: int, multiple: int) -> int:

@@ -466,7 +466,8 @@ class Discriminator(nn.Module):
     """StyleGAN2 discriminator (NVIDIA's ``Discriminator``): ``net(img, c) -> logits [N, 1]``.
 
     img ``[N, img_channels, R, R]`` in [-1, 1]; c ``[N, c_dim]`` or None. ``channels`` lists the
-    widths at 4, 8, ..., R as the generator's do. Projection reads its features (``features``).
+    widths at 4, 8, ..., R as the generator's do. ``features`` gives every block's output
+    (projection's distance).
     """
 
     def __init__(self, c_dim: int = 0, img_resolution: int = 1024, img_channels: int = 3, channels: list[int] | None = None,
@@ -495,12 +496,19 @@ class Discriminator(nn.Module):
                           size_multiple=self.img_resolution, min_size=self.img_resolution, same_size=False, context=None,
                           dtypes={"cpu": ("float32",), "cuda": ("float32",)})
 
-    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        x = None
+    def features(self, img: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """The output of every block, R/2 down to 4 px (what projection compares), and the image the
+        epilogue takes (the 'skip' architecture's down-sampled input; None otherwise)."""
+        feats, x = [], None
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img)
+            feats.append(x)
+        return feats, img
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        feats, img = self.features(img)
         cmap = self.mapping(c) if self.c_dim > 0 else None
-        return self.b4(x, img, cmap)
+        return self.b4(feats[-1], img, cmap)
 
 
 class _LabelMapping(nn.Module):

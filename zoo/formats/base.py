@@ -31,6 +31,14 @@ class Converted:
     notes: list[str] = field(default_factory=list)
     wrapper: str = ""  # the wrapper key the state dict was taken from ('' for a bare state dict)
 
+    def network(self):
+        """The ``torch.nn.Module`` these weights make: built within the arch's limits, loaded strictly, eval mode."""
+        from ..archs import build, load_strict
+
+        net = build(self.arch, self.arch_kwargs)
+        load_strict(net, self.state_dict, what=self.layout)
+        return net.eval()
+
     def folder_config(self) -> dict[str, Any]:
         """This network's part of a converted folder's ``config.json`` (the folder config)."""
         return {

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..archs.descriptor import NOUNS, Descriptor
+from ..archs.descriptor import Descriptor, noun
 from ..errors import WrongFamilyError
 from ..registry import ModelInfo
 
@@ -61,7 +61,7 @@ class Task:
         descriptor = getattr(net, "descriptor", None)
         if not isinstance(descriptor, Descriptor) or descriptor.task != cls.task:
             what = descriptor.noun if isinstance(descriptor, Descriptor) else f"a {type(net).__name__}"
-            raise WrongFamilyError(f"{name} is {what}, not {NOUNS.get(cls.task, 'a ' + cls.task + ' network')}")
+            raise WrongFamilyError(f"{name} is {what}, not {noun(cls.task)}")
         return descriptor
 
     def place(self, net: torch.nn.Module) -> torch.nn.Module:

@@ -19,7 +19,6 @@ Applying: ``ws[:, first:last] += amount * scale * vector`` for each edit, on the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -96,10 +95,10 @@ def computed(net: torch.nn.Module, method: str, k: int, weights_sha256: str | No
             path.unlink(missing_ok=True)
     found = sefa(net, k) if method == "sefa" else ganspace(net, k)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        save_file({"vectors": torch.stack([d.vector for d in found]), "scales": torch.tensor([d.scale for d in found])}, str(tmp))
-        os.replace(tmp, path)
+        from ..atomic import replace_file
+
+        with replace_file(path) as tmp:
+            save_file({"vectors": torch.stack([d.vector for d in found]), "scales": torch.tensor([d.scale for d in found])}, str(tmp))
     return found
 
 

@@ -44,6 +44,8 @@ class ImageGenerator(Task):
         self.z_dim: int = int(self.net.z_dim)
         self.num_ws: int = int(self.net.num_ws)
         self.named: dict[str, latent.LatentDirection] = {}
+        self._found: dict[str, list[latent.LatentDirection]] = {}
+        self._weights_key: str | None = None
 
     # -- latents ------------------------------------------------------------------------------
 
@@ -92,21 +94,14 @@ class ImageGenerator(Task):
         """The top ``k`` (at most 16) unlabelled directions of ``method`` ("sefa" or "ganspace"), cached."""
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= DIRECTIONS_PER_METHOD:
             raise ZooError(f"the number of directions must be 1..{DIRECTIONS_PER_METHOD}, not {k!r}")
-        found = latent.computed(self.net, method, DIRECTIONS_PER_METHOD, self.weights_key())
-        return found[:k]
+        if method not in self._found:  # read (or computed) once per method, not at every edit or slider move
+            self._found[method] = latent.computed(self.net, method, DIRECTIONS_PER_METHOD, self.weights_key())
+        return self._found[method][:k]
 
     def weights_key(self) -> str:
         """A sha256 naming these weights (the converted folder's, else one of the tensors): the cache key."""
-        if self.folder_config.get("weights_sha256"):
-            return str(self.folder_config["weights_sha256"])
-        if getattr(self, "_weights_key", None) is None:
-            import hashlib
-
-            digest = hashlib.sha256()
-            for name, tensor in self.net.state_dict().items():
-                digest.update(name.encode())
-                digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-            self._weights_key = digest.hexdigest()
+        if self._weights_key is None:
+            self._weights_key = self.folder_config.get("weights_sha256") or _tensors_sha256(self.net)
         return self._weights_key
 
     def add_directions(self, paths) -> list[str]:
@@ -194,6 +189,16 @@ class ImageGenerator(Task):
         """The image of ``seed`` (see ``ws``, ``edit`` and ``render``); "random" noise is drawn from ``seed``."""
         ws = self.ws(seed, psi=psi, cutoff=cutoff, class_index=class_index, mix_seed=mix_seed, mix_layer=mix_layer)
         return self.render(self.edit(ws, edits, edit_layers), noise_mode=noise_mode, noise_seed=seed)
+
+
+def _tensors_sha256(net: torch.nn.Module) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in net.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def check_seed(seed: Any) -> int:

@@ -81,15 +81,6 @@ def _compare_size(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, size=(COMPARE_SIDE, COMPARE_SIDE), mode="area") if x.shape[2] > COMPARE_SIDE else x
 
 
-def _features(discriminator: torch.nn.Module, img: torch.Tensor) -> list[torch.Tensor]:
-    """The discriminator's block outputs on ``img`` (its own resolution)."""
-    feats, x, image = [], None, img
-    for res in discriminator.block_resolutions:
-        x, image = getattr(discriminator, f"b{res}")(x, image)
-        feats.append(x)
-    return feats
-
-
 def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, space: str = "w", distance: str = "auto",
             discriminator: torch.nn.Module | None = None, seed: int = 0,
             progress: Callable[[int, int, float], None] | None = None) -> Projection:
@@ -116,7 +107,7 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         w_avg = w.mean(0, keepdim=True)  # [1, 1, C]
         w_std = float(((w - w_avg).square().sum() / W_AVG_SAMPLES) ** 0.5)
         target_small = _compare_size(target.float())
-        target_feats = [f.detach() for f in _features(discriminator, target.float())] if used == "discriminator" else []
+        target_feats = discriminator.features(target.float())[0] if used == "discriminator" else []
     layers = [m for m in net.synthesis.modules() if getattr(m, "use_noise", False) and hasattr(m, "noise_const")]
     noises = [torch.randn(m.noise_const.shape, generator=gen).requires_grad_(True) for m in layers]
     if discriminator is not None:
@@ -135,7 +126,7 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         img = net.synthesis(ws, noise=noises or None)
         dist = (_compare_size(img) - target_small).square().mean()
         if used == "discriminator":
-            dist = dist + sum((a - b).square().mean() for a, b in zip(_features(discriminator, img), target_feats))
+            dist = dist + sum((a - b).square().mean() for a, b in zip(discriminator.features(img)[0], target_feats))
         loss = dist + noise_regulariser(noises) * NOISE_REG_WEIGHT if noises else dist
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
