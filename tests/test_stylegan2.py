@@ -240,3 +240,31 @@ def test_discriminators_match_nvidia(case):
     io = load_file(str(folder / "io.safetensors"))
     with torch.no_grad():
         torch.testing.assert_close(net(io["img"], io.get("c")), io["logits"], **TOL)
+
+
+@pytest.mark.parametrize("architecture, conv_clamp, c_dim", [("skip", None, 0), ("orig", 0.4, 0), ("resnet", None, 3)])
+def test_the_fast_route_equals_the_plain_forward_in_every_noise_mode(architecture, conv_clamp, c_dim, fast_path_calls):
+    """Batch 3, const / none / random noise (the same random stream) and per-sample explicit noise."""
+    from zoo.archs import fast_path
+
+    torch.manual_seed(2)
+    net = Generator(z_dim=8, w_dim=8, c_dim=c_dim, img_resolution=32, channels=[16, 16, 8, 8], mapping_layers=2,
+                    architecture=architecture, conv_clamp=conv_clamp).eval()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.5)  # stored strengths start at 0, which would hide the noise
+        ws = net.mapping(torch.randn(3, 8), torch.eye(3) if c_dim else None)
+        noise = [torch.randn(3, 1, r, r) for r in (4, 8, 8, 16, 16, 32, 32)]
+    for kwargs in ({"noise_mode": "const"}, {"noise_mode": "none"}, {"noise_mode": "random"}, {"noise": noise}):
+        with torch.no_grad():
+            torch.manual_seed(9)
+            fast = net.synthesis(ws, **kwargs)
+            with fast_path.plain():
+                torch.manual_seed(9)
+                plain = net.synthesis(ws, **kwargs)
+        torch.testing.assert_close(fast, plain, atol=2e-5, rtol=1e-5)
+        assert fast.is_contiguous() and fast.shape == (3, 3, 32, 32)
+    assert fast_path_calls == ["SynthesisNetwork"] * 4
+    with torch.no_grad():
+        assert not torch.allclose(net.synthesis(ws, noise=noise), net.synthesis(ws, noise_mode="none"), atol=1e-3)

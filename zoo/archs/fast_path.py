@@ -12,7 +12,9 @@ plain forward by float32 rounding only.
   context manager for it), or ``$ZOO_FAST_PATH`` is ``0`` at import;
 * autograd is on, the network is in training mode, autocast is on, or torch is scripting,
   tracing (ONNX export included) or compiling;
-* the input is not a non-empty float32 CPU NCHW tensor, or a parameter is not float32 on the CPU;
+* the input is not a non-empty float32 CPU tensor with the network's input rank (NCHW images;
+  ``net.FAST_PATH_INPUT_NDIM`` when it declares another, e.g. 3 for StyleGAN2's ws), or a
+  parameter is not float32 on the CPU;
 * oneDNN is disabled or this torch build lacks its fused ops (``have_onednn``): the fallback;
 * any forward hook or pre-hook is registered globally, or on any submodule, or a submodule's
   ``forward`` was replaced: except the module types the network's fast route itself calls as
@@ -68,7 +70,7 @@ def gate(net: nn.Module, x: torch.Tensor) -> bool:
     """True when ``net``'s fast route may replace its plain forward on ``x`` (module docstring)."""
     if not FAST_PATH or torch.is_grad_enabled() or net.training or torch.is_autocast_enabled("cpu"):
         return False
-    if x.device.type != "cpu" or x.dtype != torch.float32 or x.ndim != 4 or x.numel() == 0:
+    if x.device.type != "cpu" or x.dtype != torch.float32 or x.ndim != getattr(net, "FAST_PATH_INPUT_NDIM", 4) or x.numel() == 0:
         return False
     if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return False

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import fast_path, stylegan2_fast
 from .descriptor import Descriptor
 from .limits import BOOL, ArchLimits, Int, Ints, OneOf, Real
 
@@ -281,7 +282,10 @@ class SynthesisBlock(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """ws [N, num_ws, w_dim] -> img [N, img_channels, R, R]."""
+    """ws [N, num_ws, w_dim] -> img [N, img_channels, R, R]; without autograd on float32 CPU
+    tensors the forward is ``zoo.archs.stylegan2_fast.synthesize`` (``fast_path.gate``)."""
+
+    FAST_PATH_INPUT_NDIM = 3  # the gate's input is ws
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channels: list[int], *, architecture: str,
                  use_noise: bool, conv_clamp: float | None, resample_filter: list[int]) -> None:
@@ -306,6 +310,8 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"noise must hold {self.num_layers} tensors (one per conv layer), not {len(noise)}")
         noises = list(noise) if noise is not None else [None] * self.num_layers
         ws = ws.float()
+        if fast_path.gate(self, ws):
+            return stylegan2_fast.synthesize(self, ws, noise_mode, noises)
         x = img = None
         w_idx = n_idx = 0
         for res in self.block_resolutions:
