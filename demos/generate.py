@@ -3,8 +3,9 @@
 Endpoint ``/generate`` (gradio_client) is callable with no arguments: every control has a default.
 Sliders move W along the model's top unlabelled directions (SeFa or GANSpace, computed once per
 model and cached); a preview strip shows what one direction does before it is named. A photo can
-be projected into the model (``/project``, the official projector's schedule, pixel distance: the
-registry's converted models carry no discriminator); the sliders then edit the projected latent.
+be projected into the model (``/project``, the official projector's schedule, with the best
+distance that is here: LPIPS-VGG once imported, else the model's own discriminator when its pickle
+held one, else pixels; the summary names it); the sliders then edit the projected latent.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from conftest import PARITY
 from support import persistence
 from support.hostile import CodePayload
 from zoo import cli
-from zoo.errors import CheckpointError, UnsafeCheckpointError, ZooError
+from zoo.errors import CheckpointError, IntegrityError, UnsafeCheckpointError, ZooError
 from zoo.formats import nvidia_pickle
 from zoo.formats import stylegan2 as fmt
 from zoo.registry import ModelInfo, UrlSource
@@ -378,7 +378,7 @@ def test_projection_of_a_generated_image_gets_close(pkl, space, use_d):
 
 def test_project_bad_input(pkl, tmp_path, capsys):
     gen = zoo.load(pkl)
-    for kwargs, message in [({"space": "z"}, "space must be"), ({"distance": "lpips"}, "distance must be one of"),
+    for kwargs, message in [({"space": "z"}, "space must be"), ({"distance": "lpips"}, "needs torchvision.s VGG16 weights"), ({"distance": "vgg"}, "distance must be one of"),
                             ({"steps": 0}, "steps must be"), ({"distance": "discriminator"}, "needs the model's discriminator")]:
         with pytest.raises(ZooError, match=message):
             gen.project(gen(1), **kwargs)
@@ -441,3 +441,80 @@ def test_directions_are_read_once_per_generator(pkl, fresh_cache, monkeypatch):
 
     monkeypatch.setattr(directions, "computed", not_again)
     assert len(gen.preview("sefa1", 2, size=16)) == 5 and gen(2, edits={"sefa0": 1.0}).size == (32, 32)
+
+
+# -- the networks projection measures with: the model's own D, LPIPS-VGG -------------------------------
+
+
+def pickle_with_d(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    d = known_d()
+    net, g_init = generator_of(CASE)
+    init = json.loads((PARITY.parent / "stylegan2_official" / "d_resnet_res32" / "init_kwargs.json").read_text())
+    return persistence.write(tmp_path / "gd.pkl", net, g_init, top={"D": persistence.record(d, init_kwargs=init)}), d
+
+
+def test_the_discriminator_is_kept_beside_a_converted_model_and_projection_uses_it(tmp_path, temp_entries, fresh_cache, gen_tab, capsys):
+    from zoo import importing
+
+    path, d = pickle_with_d(tmp_path)
+    temp_entries(tiny_entry("tiny-with-d"))
+    folder, _ = importing.import_file(path, name="tiny-with-d")
+    config = json.loads((folder / "config.json").read_text())
+    part = config["companions"]["discriminator"]
+    assert part["arch"] == "stylegan2_d" and part["file"] == "discriminator.safetensors" and (folder / part["file"]).is_file()
+    assert any("D was kept" in n for n in config["notes"])
+    gen = zoo.load("tiny-with-d")
+    kept = gen.companion("discriminator")
+    img = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(kept(img), d(img), atol=0, rtol=0)
+    assert gen.project(gen(5), steps=3).distance == "discriminator"  # "auto" takes it
+    assert gen.project(gen(5), steps=3, distance="mse").distance == "mse"
+    assert zoo.load(path).project(gen(5), steps=2).distance == "discriminator"  # straight from the pickle too
+    photo = tmp_path / "photo.png"
+    gen(9).save(photo)
+    assert cli.main(["project", str(photo), str(tmp_path / "me.npz"), "--model", "tiny-with-d", "--steps", "2", "--quiet"]) == 0
+    assert str(np.load(tmp_path / "me.npz")["distance"]) == "discriminator"
+    _, _, summary = gen_tab.project_photo(gen(5), "tiny-with-d", steps=2)
+    assert "distance: discriminator" in summary
+
+    raw = bytearray((folder / part["file"]).read_bytes())
+    raw[-7] ^= 0xFF  # a changed weight
+    (folder / part["file"]).write_bytes(bytes(raw))
+    with pytest.raises(IntegrityError, match="has changed since it was converted"):
+        zoo.load("tiny-with-d").companion("discriminator")
+
+
+def test_without_a_discriminator_auto_projection_measures_pixels(pkl):
+    gen = zoo.load(pkl)
+    assert gen.companion("discriminator") is None
+    assert gen.project(gen(5), steps=2).distance == "mse"
+
+
+def lpips_folder(folder: Path) -> Path:
+    from test_lpips import torchvision_vgg16_state_dict
+
+    from zoo.converted import write_converted
+    from zoo.formats import lpips as lpips_format
+
+    converted = lpips_format.convert(torchvision_vgg16_state_dict())
+    return write_converted(folder, converted, name="lpips-vgg16", task="measure", provenance={}, card=None)
+
+
+def test_lpips_is_the_projection_distance_once_its_weights_are_here(pkl, fresh_cache):
+    from zoo.cache import imported_dir
+
+    gen = zoo.load(pkl)
+    assert gen.companion("lpips") is None  # not imported: nothing is downloaded
+    lpips_folder(imported_dir(zoo.info("lpips-vgg16")))  # where `zoo import vgg16-397923af.pth` puts it
+    perceptual = gen.companion("lpips")
+    assert perceptual is not None and perceptual.task == "measure"
+    target = gen(5, psi=0.7)
+    result = gen.project(target, steps=30)
+    assert result.distance == "lpips" and result.losses[-1] < result.losses[0]
+    truth = torch.from_numpy(np.asarray(target, dtype=np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    with torch.no_grad():  # in LPIPS, the projection ends nearer the target than its start (the mean W)
+        start = perceptual.distance(gen.net.synthesis(gen.net.w_avg.expand(1, gen.num_ws, -1).clone(), noise=result.noise), truth)
+        end = perceptual.distance(gen.net.synthesis(result.ws, noise=result.noise), truth)
+    assert float(end) < float(start)
+    assert gen.project(target, steps=2, distance="mse").distance == "mse"

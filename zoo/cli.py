@@ -17,6 +17,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 DEFAULT_UPSCALER = "realesrgan-x4plus"
 DEFAULT_TRANSLATOR = "cyclegan-horse2zebra"
 DEFAULT_GENERATOR = "stylegan2-ffhq"
+PROJECT_DISTANCES = ("auto", "lpips", "discriminator", "mse")  # zoo.tasks.project.DISTANCES, without importing torch
 
 
 def _fail(message: str) -> int:
@@ -429,9 +430,11 @@ def _add_project(sub) -> None:
     p.add_argument("--model", default=DEFAULT_GENERATOR, help=f"StyleGAN2 model (default {DEFAULT_GENERATOR})")
     p.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000, as the official projector)")
     p.add_argument("--space", choices=["w", "w+"], default="w", help="one W for every layer, or one per layer")
-    p.add_argument("--distance", choices=["auto", "discriminator", "mse"], default="auto",
-                   help="image distance: the discriminator's features + pixel MSE (needs --discriminator), or pixel MSE")
-    p.add_argument("--discriminator", default=None, metavar="PKL", help="the model's NVIDIA .pkl, to take its discriminator D")
+    p.add_argument("--distance", choices=PROJECT_DISTANCES, default="auto",
+                   help="image distance: lpips (LPIPS-VGG, once lpips-vgg16 is imported, as the official projector), "
+                        "discriminator (the model's own D features + pixel MSE), mse (pixels); auto: the first that is here")
+    p.add_argument("--discriminator", default=None, metavar="PKL",
+                   help="an NVIDIA .pkl to take the discriminator D from (default: the one kept beside the model, if any)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise maps' start and the latent noise")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_project)

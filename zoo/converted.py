@@ -3,6 +3,9 @@
 The layout of huggingface_hub's ``PyTorchModelHubMixin``, so a folder can be pushed to the Hub as
 it is. The folder config holds ``family``, ``arch``, ``arch_kwargs`` (gan-zoo's names), the
 network's ``descriptor``, the ``weights_sha256`` of ``model.safetensors``, provenance and notes.
+A companion network of the same file (``Converted.companions``: the discriminator D of an NVIDIA
+pickle) is stored beside it as ``<role>.safetensors``, described under ``companions`` in the
+config the same way (arch, kwargs, descriptor, sha256), and read by ``load_companion``.
 Writing is atomic (``atomic.replace_folder``); reading checks everything before allocating.
 """
 
@@ -30,7 +33,10 @@ CARD_FILE = "README.md"
 FORMAT_VERSION = 2  # 2: config.json records weights_sha256
 
 
-FOLDER_FILES = (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE)
+COMPANION_ROLES = ("discriminator",)
+
+
+FOLDER_FILES = (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE) + tuple(f"{role}.safetensors" for role in COMPANION_ROLES)
 
 
 MAX_CONFIG_BYTES = 1 << 20  # a converted folder's config.json is a few KB
@@ -63,19 +69,30 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
 
     from .archs import describe
 
+    unknown = sorted(set(converted.companions) - set(COMPANION_ROLES))
+    if unknown:
+        raise ValueError(f"unknown companion roles {unknown}")
+
+    def save(part, file: str) -> dict[str, Any]:
+        save_file(_tensors_to_save(part.state_dict), str(tmp / file), metadata={"format": "pt", "producer": "gan-zoo"})
+        give_new_file_mode(tmp / file)  # safetensors writes 0600 through a temporary file
+        return {**part.folder_config(), "descriptor": describe(part.arch, part.arch_kwargs).as_json(),
+                "weights_sha256": download.sha256_file(tmp / file)}
+
     with replace_folder(Path(folder), is_zoo_owned) as tmp:
-        save_file(_tensors_to_save(converted.state_dict), str(tmp / WEIGHTS_FILE), metadata={"format": "pt", "producer": "gan-zoo"})
-        give_new_file_mode(tmp / WEIGHTS_FILE)  # safetensors writes 0600 through a temporary file
+        main = save(converted, WEIGHTS_FILE)
+        companions = {role: {"file": f"{role}.safetensors", **save(part, f"{role}.safetensors")}
+                      for role, part in converted.companions.items()}
         config = {
             "zoo_format": FORMAT_VERSION,
             "name": name,
             "task": task,
-            **converted.folder_config(),
-            "descriptor": describe(converted.arch, converted.arch_kwargs).as_json(),
-            "weights_sha256": download.sha256_file(tmp / WEIGHTS_FILE),
+            **main,
             "source": provenance,
             "notes": list(converted.notes),
         }
+        if companions:
+            config["companions"] = companions
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         if card:
             (tmp / CARD_FILE).write_text(card)
@@ -141,47 +158,77 @@ def check_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     meta device), the weights file's header must list exactly the network's keys and shapes,
     and its sha256 must be the one recorded at conversion.
     """
+    folder = Path(folder)
+    config = read_folder_config(folder)
+    return config, _check_weights(folder / WEIGHTS_FILE, config)
+
+
+def _check_weights(path: Path, part: dict[str, Any]) -> dict[str, Any]:
+    """The meta state dict of ``part``'s network (arch, arch_kwargs) after checking the
+    safetensors header of ``path`` against it and the file against ``part``'s sha256."""
     from safetensors import SafetensorError, safe_open
 
     from .archs import build
 
-    folder = Path(folder)
-    config = read_folder_config(folder)
-    what = str(folder / WEIGHTS_FILE)
-    expected = build(config["arch"], config["arch_kwargs"], meta=True).state_dict()
+    what = str(path)
+    expected = build(part["arch"], part["arch_kwargs"], meta=True).state_dict()
     try:
         with safe_open(what, framework="pt", device="cpu") as f:
             header = {k: f.get_slice(k).get_shape() for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{what} is corrupt ({str(exc).splitlines()[0][:200]})") from None
     _check_header(header, expected, what)
-    digest = config.get("weights_sha256")
-    if digest is not None and download.sha256_file(folder / WEIGHTS_FILE) != digest:
+    digest = part.get("weights_sha256")
+    if digest is not None and download.sha256_file(path) != digest:
         raise IntegrityError(f"{what} has changed since it was converted (its sha256 is not the one in {CONFIG_FILE})")
-    return config, expected
+    return expected
 
 
 def load_folder(folder: Path):
     """(network in eval mode, config dict) from a converted folder; keys must match exactly.
 
-    ``check_folder`` runs first, so nothing large is allocated before it is known to fit.
+    ``check_folder`` runs first, so nothing large is allocated before it is known to fit. The
+    config comes back with ``loaded_from`` (the folder; not stored) for ``load_companion``.
     """
+    config, expected = check_folder(folder)
+    net = _load_weights(Path(folder) / WEIGHTS_FILE, config, expected)
+    return net, {**config, "loaded_from": str(Path(folder))}
+
+
+def _load_weights(path: Path, part: dict[str, Any], expected: dict[str, Any]):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from .archs import build, load_strict
     from .formats.tensors import finalize
 
-    config, expected = check_folder(folder)
-    what = str(Path(folder) / WEIGHTS_FILE)
+    what = str(path)
     try:
         state_dict = load_file(what, device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{what} is corrupt ({str(exc).splitlines()[0][:200]})") from None
     finalize(state_dict, expected, what)
-    net = build(config["arch"], config["arch_kwargs"])
+    net = build(part["arch"], part["arch_kwargs"])
     load_strict(net, state_dict, what=what)
-    return net.eval(), config
+    return net.eval()
+
+
+def load_companion(folder: Path, role: str):
+    """The folder's companion network ``role`` (eval mode), checked as the main one is; None when
+    the folder has none (a folder converted from a file without it, or fetched without it)."""
+    folder = Path(folder)
+    part = read_folder_config(folder).get("companions", {}).get(role) if role in COMPANION_ROLES else None
+    if not isinstance(part, dict) or part.get("file") != f"{role}.safetensors" or not (folder / part["file"]).is_file():
+        return None
+    for key in ("arch", "arch_kwargs"):
+        if key not in part:
+            raise CheckpointError(f"{folder / CONFIG_FILE}: companion {role!r} lacks {key!r}")
+    from .archs import arch_classes
+
+    if not isinstance(part["arch"], str) or part["arch"] not in arch_classes() or not isinstance(part["arch_kwargs"], dict):
+        raise CheckpointError(f"{folder / CONFIG_FILE}: companion {role!r} names no known architecture")
+    path = folder / part["file"]
+    return _load_weights(path, part, _check_weights(path, part))
 
 
 def _check_header(header: dict[str, list[int]], expected: dict[str, Any], what: str) -> None:

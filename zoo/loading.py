@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -74,7 +75,10 @@ def load_network(name_or_path: Any, *, config: dict | None = None) -> tuple[Any,
 
         converted = read_official(path, official_kwargs=config)
         net = converted.network()
-        cfg = {**converted.folder_config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes}
+        cfg = {**converted.folder_config(), "name": path.stem, "task": task_of(converted.family), "notes": converted.notes,
+               "loaded_from": str(path)}
+        if converted.companions:
+            cfg["companions"] = {role: part.folder_config() for role, part in converted.companions.items()}
         return net.eval(), file_info(path, converted.family), cfg
     if not isinstance(name_or_path, str):
         raise TypeError(f"zoo.load takes a model name or a path, not {type(name_or_path).__name__}")
@@ -104,7 +108,8 @@ def load(
     """See ``zoo.load``. ``interpolate`` blends with the entry's ``interpolate_with`` partner
     (or ``partner``): 0 = this model, 1 = the partner."""
     net, info, cfg = load_network(name_or_path, config=config)
-    task = task_class(task_of(cfg["family"]))(net, info, cfg, device=device, dtype=dtype)
+    companions = functools.partial(load_companion, cfg, device=device)
+    task = task_class(task_of(cfg["family"]))(net, info, cfg, device=device, dtype=dtype, companions=companions)
     if interpolate is not None:
         other_name = partner or getattr(info.options, "interpolate_with", None)
         if other_name is None:
@@ -112,3 +117,33 @@ def load(
         other = load(other_name, device=device, dtype=dtype)
         task = task.interpolate(other, float(interpolate))
     return task
+
+
+PERCEPTUAL_MODEL = "lpips-vgg16"  # the registry entry projection measures with when it is here
+
+
+def load_companion(cfg: dict, role: str, *, device: str = "cpu"):
+    """A network a task uses beside its own, or None when it is not here (nothing is downloaded):
+
+    * ``"discriminator"``: the model's own D, stored beside it in its converted folder
+      (``converted.load_companion``) or read again from the official file it was loaded from;
+    * ``"lpips"``: the LPIPS-VGG distance (``zoo.load("lpips-vgg16")``) once its weights
+      have been imported.
+    """
+    from . import converted, weights
+
+    if role == "lpips":
+        info = get(PERCEPTUAL_MODEL)
+        return load(PERCEPTUAL_MODEL, device=device) if weights.available_locally(info) else None
+    where = Path(cfg.get("loaded_from") or "")
+    if not cfg.get("loaded_from") or role not in (cfg.get("companions") or {}):
+        return None
+    if where.is_dir():
+        net = converted.load_companion(where, role)
+    else:
+        from .formats import read_official
+
+        part = read_official(where).companions.get(role)
+        net = part.network() if part is not None else None
+    return net.to(device) if net is not None else None
+

@@ -117,7 +117,7 @@ def synthesis_block(block, x, img, ws: torch.Tensor, noise_mode: str, noises: li
     if block.in_channels == 0:
         x = _cl(block.const.unsqueeze(0))
         x = synthesis_layer(block.conv1, x, next(w_iter), noise_mode, next(n_iter))
-    elif block.architecture == "resnet":
+    elif hasattr(block, "skip"):  # the 'resnet' architecture's shortcut
         y = skip_conv(block.skip, x)
         x = synthesis_layer(block.conv0, x, next(w_iter), noise_mode, next(n_iter))
         x = synthesis_layer(block.conv1, x, next(w_iter), noise_mode, next(n_iter), gain=math.sqrt(0.5))
@@ -127,7 +127,7 @@ def synthesis_block(block, x, img, ws: torch.Tensor, noise_mode: str, noises: li
         x = synthesis_layer(block.conv1, x, next(w_iter), noise_mode, next(n_iter))
     if img is not None:
         img = upsample_image(img, block.resample_filter)
-    if block.is_last or block.architecture == "skip":
+    if hasattr(block, "torgb"):
         y = to_rgb(block.torgb, x, next(w_iter))
         img = y if img is None else img.add_(y)
     return x, img

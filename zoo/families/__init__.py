@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
 
-MODULES = ("esrgan", "pix2pix", "cyclegan", "stylegan2")  # one line per family, in detection order
+MODULES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "perceptual")  # one line per family, in detection order
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,10 @@ class Family:
       are tried: a module with ``read_file(path, official_kwargs)`` claims whole files (ncnn
       pairs), one with ``convert(obj, official_kwargs)`` a loaded checkpoint object.
     * ``catalog``: the module under ``zoo.catalog`` that registers its entries.
-    * ``parity_runner``: the function of ``tests/parity.py`` that runs its fixture cases.
+    * ``parity_runner``: the function of ``tests/parity.py`` that runs its fixture cases
+      ("" for a family without official fixtures: its tests compare it with the official code live).
+    * ``front_end``: its task has a ``zoo`` command and an app tab; False for a network other
+      tasks use (the perceptual family's LPIPS, a projection distance).
     * ``task_defaults``: what its task assumes for a file without a registry entry (e.g. the
       pix2pix test mode).
     """
@@ -43,6 +46,7 @@ class Family:
     catalog: str
     parity_runner: str
     task_defaults: Mapping[str, Any] = field(default_factory=dict)
+    front_end: bool = True
 
 
 @lru_cache(maxsize=None)
@@ -69,6 +73,11 @@ def family_names() -> tuple[str, ...]:
 def task_names() -> tuple[str, ...]:
     """The tasks the declared families serve, in first-declared order."""
     return _unique(f.task for f in families())
+
+
+def front_end_tasks() -> tuple[str, ...]:
+    """The tasks with a ``zoo`` command and an app tab."""
+    return _unique(f.task for f in families() if f.front_end)
 
 
 def task_of_family() -> dict[str, str]:

@@ -21,6 +21,8 @@ class Converted:
 
     ``state_dict`` uses the key names of ``zoo.archs`` and loads strictly into
     ``build(arch, arch_kwargs)``. ``layout`` names the official layout it came from.
+    ``companions``: other networks of the same file that tasks use beside this one, by role
+    (``"discriminator"``: the D of an NVIDIA pickle, for projection); each is a ``Converted``.
     """
 
     family: str
@@ -30,6 +32,7 @@ class Converted:
     layout: str
     notes: list[str] = field(default_factory=list)
     wrapper: str = ""  # the wrapper key the state dict was taken from ('' for a bare state dict)
+    companions: dict[str, "Converted"] = field(default_factory=dict)
 
     def network(self):
         """The ``torch.nn.Module`` these weights make: built within the arch's limits, loaded strictly, eval mode."""

@@ -215,21 +215,32 @@ def read_file(path: Path, official_kwargs: dict[str, Any] | None = None) -> Conv
     held = [k for k in ("G", "D") if isinstance(top.get(k), Persistent)]
     if held:
         converted.notes.append(f"the pickle also holds {' and '.join(held)}; G_ema was taken (module_src was never executed)")
+    if "D" in held:
+        try:
+            converted.companions["discriminator"] = _discriminator(top, path)
+            converted.notes.append("D was kept beside G_ema as the discriminator (projection's fallback distance)")
+        except CheckpointError as exc:
+            converted.notes.append(f"D was not kept: {exc}")
+    return converted
+
+
+def _discriminator(top: dict[str, Any], path: Path) -> Converted:
+    from . import check_keys
+    from .stylegan2 import convert_nvidia_discriminator
+
+    d = top.get("D")
+    if not isinstance(d, Persistent) or d.class_name != "Discriminator":
+        raise CheckpointError(f"{path.name} holds no discriminator D")
+    converted = convert_nvidia_discriminator(state_dict_of(d), _plain(d.state.get("_init_kwargs") or {}))
+    converted.layout = "nvidia-pickle"
+    converted.wrapper = "D"
+    check_keys(converted, f"{path.name} D")
     return converted
 
 
 def read_discriminator(path: Path) -> Converted:
     """The discriminator ``D`` of an NVIDIA persistence pickle (projection and training use it)."""
-    from . import check_keys
-    from .stylegan2 import convert_nvidia_discriminator
-
     path = Path(path)
     if not is_persistence_pickle(path):
         raise CheckpointError(f"{path.name} is not an NVIDIA persistence pickle")
-    d = load(path).get("D")
-    if not isinstance(d, Persistent) or d.class_name != "Discriminator":
-        raise CheckpointError(f"{path.name} holds no discriminator D")
-    converted = convert_nvidia_discriminator(state_dict_of(d), _plain(d.state.get("_init_kwargs") or {}))
-    converted.wrapper = "D"
-    check_keys(converted, f"{path.name} D")
-    return converted
+    return _discriminator(load(path), path)

@@ -7,7 +7,7 @@ device/dtype it runs with. Subclasses add ``__call__`` on PIL images.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -41,8 +41,10 @@ class Task:
 
     task: str = ""
 
-    def __init__(self, net: torch.nn.Module, info: ModelInfo, folder_config: dict[str, Any], *, device: str = "cpu", dtype: Any = None) -> None:
+    def __init__(self, net: torch.nn.Module, info: ModelInfo, folder_config: dict[str, Any], *, device: str = "cpu", dtype: Any = None,
+                 companions: Callable[[str], Any] | None = None) -> None:
         self.info = info
+        self._companions = companions
         self.folder_config = folder_config
         self.descriptor = self.check_network(net, info.name)
         self.device = torch.device(device)
@@ -70,6 +72,11 @@ class Task:
         for p in net.parameters():
             p.requires_grad_(False)
         return net
+
+    def companion(self, role: str) -> Any | None:
+        """A network this task may use beside its own (``zoo.loading.load_companion``: "discriminator",
+        "lpips"), or None when it is not here."""
+        return self._companions(role) if self._companions is not None else None
 
     @property
     def name(self) -> str:

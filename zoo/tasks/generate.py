@@ -140,15 +140,25 @@ class ImageGenerator(Task):
     # -- projection ---------------------------------------------------------------------------
 
     def project(self, image: Image.Image, *, steps: int = 1000, space: str = "w", distance: str = "auto",
-                discriminator: torch.nn.Module | None = None, seed: int = 0, progress=None):
+                discriminator: torch.nn.Module | None = None, perceptual=None, seed: int = 0, progress=None):
         """Project a photo into this generator's W or W+ (``zoo.tasks.project``; official schedule).
+
+        The distance networks come from the model unless given: ``perceptual`` is LPIPS-VGG once
+        ``lpips-vgg16`` has been imported, ``discriminator`` the model's own D when its converted
+        folder (or its NVIDIA pickle) holds one; "auto" takes the first that is here, else pixel MSE.
 
         The photo is centre-cropped to a square and resized to the generator's resolution (Lanczos),
         as the official projector prepares it. Returns a ``Projection``; ``render(result.ws,
         noise=result.noise)`` draws it and ``edit(result.ws, ...)`` edits it with the same directions.
         """
-        from .project import project
+        from .project import DISTANCES, project
 
+        if distance not in DISTANCES:
+            raise ZooError(f"distance must be one of {', '.join(DISTANCES)}, not {distance!r}")
+        if perceptual is None and distance in ("auto", "lpips"):
+            perceptual = self.companion("lpips")
+        if discriminator is None and (distance == "discriminator" or (distance == "auto" and perceptual is None)):
+            discriminator = self.companion("discriminator")
         if not isinstance(image, Image.Image):
             raise ZooError(f"projection takes a PIL image, not {type(image).__name__}")
         if min(image.size) < MIN_PROJECT_SIDE:
@@ -160,8 +170,8 @@ class ImageGenerator(Task):
         if self.net.img_channels == 1:
             arr = arr.mean(axis=2, keepdims=True)
         target = torch.from_numpy(arr).permute(2, 0, 1)[None] / 127.5 - 1
-        return project(self.net, target, steps=steps, space=space, distance=distance, discriminator=discriminator, seed=seed,
-                       progress=progress)
+        return project(self.net, target, steps=steps, space=space, distance=distance, discriminator=discriminator,
+                       perceptual=perceptual, seed=seed, progress=progress)
 
     # -- images -------------------------------------------------------------------------------
 

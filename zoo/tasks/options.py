@@ -88,3 +88,23 @@ class GenerateOptions:
 
     def summary(self) -> dict[str, Any]:
         return {"resolution": self.resolution, "dataset": self.dataset, "c_dim": self.c_dim}
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """A perceptual distance between two images (used by other tasks, e.g. projection): what its
+    trunk was trained on (``trained_on``) and the side its inputs are compared at (``compare_side``;
+    larger images are area-resized to it, as the official StyleGAN2 projector does)."""
+
+    task: ClassVar[str] = "measure"
+    trained_on: str
+    compare_side: int = 256
+
+    def validate(self, name: str) -> None:
+        if not self.trained_on:
+            raise ValueError(f"{name}: name what the trunk was trained on")
+        if isinstance(self.compare_side, bool) or not isinstance(self.compare_side, int) or self.compare_side < 16:
+            raise ValueError(f"{name}: compare_side must be an integer >= 16, not {self.compare_side!r}")
+
+    def summary(self) -> dict[str, Any]:
+        return {"trained_on": self.trained_on, "compare_side": self.compare_side}

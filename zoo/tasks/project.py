@@ -8,14 +8,18 @@ step fraction t; the multiscale noise auto-correlation regulariser, weight 1e5; 
 renormalised to zero mean and unit variance after every step. The generator is not changed: the
 noise maps are the projection's own tensors, given to ``synthesis(noise=...)``.
 
-The official distance is LPIPS with a VGG16 that its script downloads, which cannot be had offline.
-The distances here (``distance=``), and the result says which one ran:
+The official distance is LPIPS-VGG (the VGG16 its script downloads from NVIDIA). The distances
+here (``distance=``), and the result says which one ran:
 
+* ``"lpips"``: LPIPS-VGG (``zoo.load("lpips-vgg16")``, a ``zoo.tasks.measure.PerceptualDistance``,
+  or any callable ``(x, y) -> [N]``), given as ``perceptual``: the official distance, when
+  torchvision's VGG16 weights have been imported.
 * ``"discriminator"``: the squared differences of the model's own discriminator's block features
   (each block's mean over channels and pixels), plus the pixel MSE; needs a discriminator.
 * ``"mse"``: pixel mean squared error of the [-1, 1] images (at most 256 px, area-resized as
   the official script resizes its images for VGG).
-* ``"auto"``: "discriminator" when one is given, else "mse".
+* ``"auto"``: "lpips" when a perceptual distance is given, else "discriminator" when a
+  discriminator is, else "mse".
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ NOISE_FACTOR = 0.05
 NOISE_RAMP = 0.75
 NOISE_REG_WEIGHT = 1e5
 COMPARE_SIDE = 256
-DISTANCES = ("auto", "discriminator", "mse")
+DISTANCES = ("auto", "lpips", "discriminator", "mse")
 SPACES = ("w", "w+")
 MAX_STEPS = 10_000
 
@@ -77,12 +81,19 @@ def noise_regulariser(noises: list[torch.Tensor]) -> torch.Tensor:
     return reg
 
 
+def choose_distance(distance: str, have_discriminator: bool, have_perceptual: bool) -> str:
+    """The distance that runs for ``distance`` ("auto": the best one available)."""
+    if distance != "auto":
+        return distance
+    return "lpips" if have_perceptual else "discriminator" if have_discriminator else "mse"
+
+
 def _compare_size(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, size=(COMPARE_SIDE, COMPARE_SIDE), mode="area") if x.shape[2] > COMPARE_SIDE else x
 
 
 def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, space: str = "w", distance: str = "auto",
-            discriminator: torch.nn.Module | None = None, seed: int = 0,
+            discriminator: torch.nn.Module | None = None, perceptual: Callable | None = None, seed: int = 0,
             progress: Callable[[int, int, float], None] | None = None) -> Projection:
     """Project ``target`` ``[1, C, R, R]`` in [-1, 1] (the generator's size) into ``net``'s W or W+."""
     if space not in SPACES:
@@ -93,7 +104,9 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         raise ZooError(f"steps must be 1..{MAX_STEPS}, not {steps!r}")
     if distance == "discriminator" and discriminator is None:
         raise ZooError("the discriminator distance needs the model's discriminator (its NVIDIA .pkl holds it)")
-    used = "discriminator" if distance == "discriminator" or (distance == "auto" and discriminator is not None) else "mse"
+    if distance == "lpips" and perceptual is None:
+        raise ZooError("the lpips distance needs torchvision's VGG16 weights: see `zoo info lpips-vgg16`")
+    used = choose_distance(distance, discriminator is not None, perceptual is not None)
     res = net.img_resolution
     if target.shape != (1, net.img_channels, res, res):
         raise ZooError(f"the target must be [1, {net.img_channels}, {res}, {res}], not {list(target.shape)}")
@@ -108,6 +121,8 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         w_std = float(((w - w_avg).square().sum() / W_AVG_SAMPLES) ** 0.5)
         target_small = _compare_size(target.float())
         target_feats = discriminator.features(target.float())[0] if used == "discriminator" else []
+    target_full = target.float()
+    measure = getattr(perceptual, "distance", perceptual)  # a PerceptualDistance task, or a callable
     layers = [m for m in net.synthesis.modules() if getattr(m, "use_noise", False) and hasattr(m, "noise_const")]
     noises = [torch.randn(m.noise_const.shape, generator=gen).requires_grad_(True) for m in layers]
     if discriminator is not None:
@@ -124,7 +139,10 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         ws = w_opt + w_noise
         ws = ws.repeat(1, net.num_ws, 1) if space == "w" else ws
         img = net.synthesis(ws, noise=noises or None)
-        dist = (_compare_size(img) - target_small).square().mean()
+        if used == "lpips":
+            dist = measure(img, target_full).sum()
+        else:
+            dist = (_compare_size(img) - target_small).square().mean()
         if used == "discriminator":
             dist = dist + sum((a - b).square().mean() for a, b in zip(discriminator.features(img)[0], target_feats))
         loss = dist + noise_regulariser(noises) * NOISE_REG_WEIGHT if noises else dist

@@ -74,8 +74,9 @@ class Translator(Task):
         device: str = "cpu",
         dtype: Any = None,
         test_mode: str | None = None,
+        companions=None,
     ) -> None:
-        super().__init__(net, info, folder_config, device=device, dtype=dtype)
+        super().__init__(net, info, folder_config, device=device, dtype=dtype, companions=companions)
         options = info.options if isinstance(info.options, TranslateOptions) else None  # None: a file, no entry
         self.test_mode_default: str = options.test_mode if options else family(folder_config["family"]).task_defaults.get("test_mode", "eval")
         self.test_mode = test_mode or self.test_mode_default
