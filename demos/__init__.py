@@ -12,5 +12,6 @@ TABS = (
     "demos.upscale",  # first: it works offline on the packaged weights
     "demos.translate",
     "demos.generate",
+    "demos.inpaint",
     "demos.model_zoo",
 )

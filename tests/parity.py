@@ -192,6 +192,42 @@ def run_stylegan2(case_dir: Path, case: dict[str, Any]) -> float:
     return worst
 
 
+def run_deepfill(case_dir: Path, case: dict[str, Any]) -> float:
+    """DeepFill v2 (nipponjo's tf or pt layout, {'G', 'D'} file): ``stage1, stage2 = G(x, mask)``, the
+    composite ``image * (1 - mask) + stage2 * mask`` and its uint8 PNG values (truncated, within 1)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from zoo.loading import load_network
+
+    known = DESCRIPTIVE | {"config", "call", "tensors", "tolerance", "checkpoint_format", "arch", "observed", "files"}
+    _check_fields(case, known)
+    io = load_file(str(case_dir / "io.safetensors"))
+    inputs = {"image_u8", "image_01", "image", "mask", "x"}
+    outputs = {"stage1", "stage2", "inpainted", "inpainted_u8", "stage2_input", "ca_input", "ca_output"}
+    if set(io) - inputs - outputs or not {"x", "mask", "image", "stage2"} <= set(io):
+        raise CaseFailure(f"io tensors not understood: {sorted(set(io) - inputs - outputs)}")
+    net, _, cfg = load_network(case_dir / "checkpoint.pth")
+    expected_layout = "tf" if case["source"]["path"].endswith("networks_tf.py") else "pt"
+    if cfg["arch_kwargs"]["layout"] != expected_layout:
+        raise CaseFailure(f"read as the {cfg['arch_kwargs']['layout']} layout, the case is {expected_layout}")
+    tol = case["tolerance"]
+    with torch.no_grad():
+        stage1, stage2 = net(io["x"], io["mask"])
+    worst = _compare("stage2", stage2, io["stage2"], tol)
+    if "stage1" in io:
+        worst = max(worst, _compare("stage1", stage1, io["stage1"], tol))
+    inpainted = io["image"] * (1 - io["mask"]) + stage2 * io["mask"]
+    if "inpainted" in io:
+        worst = max(worst, _compare("inpainted", inpainted, io["inpainted"], tol))
+    if "inpainted_u8" in io:
+        u8 = ((inpainted.permute(0, 2, 3, 1) + 1) * 127.5).to(torch.uint8)
+        off = int((u8.int() - io["inpainted_u8"].int()).abs().max())
+        if off > int(tol.get("inpainted_u8_max_abs_diff", 1)):
+            raise CaseFailure(f"inpainted_u8 differs by {off} levels")
+    return worst
+
+
 def _check_fields(case: dict[str, Any], known: set[str]) -> None:
     unknown = sorted(set(case) - known)
     if unknown:

@@ -122,7 +122,7 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     demo = app.build_app()
     assert isinstance(demo, gr.Blocks)
     labels = [block.label for block in demo.blocks.values() if isinstance(block, gr.Tab)]
-    assert labels == ["Upscale", "Translate", "Generate", "Model zoo"]
+    assert labels == ["Upscale", "Translate", "Generate", "Inpaint", "Model zoo"]
     assert up.UPSCALERS.names() == [] and tr.TRANSLATORS.names() == [] and gen.GENERATORS.names() == []  # building loads no model
     endpoints = demo.get_api_info()["named_endpoints"]
     params = endpoints["/upscale"]["parameters"]
@@ -145,6 +145,9 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     params = endpoints["/project"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["photo", "model", "steps", "space"]
     assert params[0]["parameter_has_default"] is False and all(p["parameter_has_default"] for p in params[1:])
+    params = endpoints["/inpaint"]["parameters"]
+    assert [p["parameter_name"] for p in params] == ["image", "mask", "model", "dilation"]
+    assert {p["parameter_name"]: p["parameter_default"] for p in params[2:]} == {"model": "deepfill-places2", "dilation": 0}
 
 
 def test_server_address(monkeypatch):

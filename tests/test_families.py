@@ -120,7 +120,7 @@ def test_the_scan_finds_a_name_typed_by_hand(tmp_path):
 @pytest.mark.parametrize("arch", sorted(arch_classes()))
 def test_every_network_describes_itself(arch):
     d = describe(arch, {})
-    assert isinstance(d, Descriptor) and d.task in ("upscale", "translate", "discriminate", "generate", "measure")
+    assert isinstance(d, Descriptor) and d.task in ("upscale", "translate", "discriminate", "generate", "measure", "inpaint")
     assert d.in_channels >= 1 and d.out_channels >= 1 and d.scale >= 1 and d.size_multiple >= 1
     assert d.context is None or d.context >= 0
     assert json.loads(json.dumps(d.as_json()))["task"] == d.task

@@ -113,4 +113,4 @@ def test_pointwise_convolutions_compute_conv_then_activation(act, scalars):
 def test_the_architectures_without_a_fast_route_are_listed():
     """Every other network keeps only its plain forward; the list is checked, so a new one is a decision."""
     assert sorted(set(arch_classes()) - set(SMALL)) == [
-        "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "lpips_vgg16", "nlayer_d", "pixel_d", "stylegan2_d"]
+        "deepfillv2", "deepfillv2_d", "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "lpips_vgg16", "nlayer_d", "pixel_d", "stylegan2_d"]

@@ -63,9 +63,23 @@ def test_runner_reports_output_mismatch(tmp_path):
     assert "FAIL perturbed output: max_abs_err=" in result.stdout
 
 
-def test_families_not_implemented_yet_fail_rather_than_pass():
-    result = run(PARITY / "deepfill" / "pt_c16_64x64")
-    assert result.returncode == 1 and "FAIL pt_c16_64x64" in result.stdout
+def test_every_public_deepfill_case_passes():
+    result = run(PARITY / "deepfill")
+    cases = sorted(p.parent.name for p in (PARITY / "deepfill").rglob("case.json"))
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(line.split()[1] for line in lines if line.startswith("PASS")) == cases and len(cases) == 3
+
+
+def test_an_undeclared_family_fails_rather_than_passes(tmp_path):
+    import shutil
+
+    case = tmp_path / "unknown_case"
+    shutil.copytree(PARITY / "deepfill" / "pt_c16_64x64", case)
+    data = json.loads((case / "case.json").read_text())
+    (case / "case.json").write_text(json.dumps({**data, "family": "no-such-family"}))
+    result = run(case)
+    assert result.returncode == 1 and "FAIL unknown_case" in result.stdout
 
 
 def test_every_public_pix2pix_cyclegan_case_passes():

@@ -11,7 +11,7 @@ import pytest
 
 import zoo
 from zoo.families import family
-from zoo.tasks.options import GenerateOptions, MeasureOptions, UpscaleOptions
+from zoo.tasks.options import GenerateOptions, InpaintOptions, MeasureOptions, UpscaleOptions
 from zoo.cards import card_metadata, read_card
 from zoo.errors import UnknownModelError
 from zoo.registry import DIRECTION_NAMES, HubSource, ManualSource, PackagedSource, UrlSource
@@ -44,7 +44,8 @@ REQUIRED_TRANSLATE = {
     "cyclegan-iphone2dslr-flower": ("iphone2dslr_flower",),
 }
 HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit",
-              "LicenseRef-NVIDIA-Source-Code-License": "other", "BSD-3-Clause AND BSD-2-Clause": "other"}  # the Hub's "other" + license_name
+              "LicenseRef-NVIDIA-Source-Code-License": "other", "BSD-3-Clause AND BSD-2-Clause": "other",
+              "CC-BY-NC-4.0": "cc-by-nc-4.0"}  # the Hub's "other" + license_name
 
 # junyanz/pytorch-CycleGAN-and-pix2pix publishes its generators only on the authors' Berkeley
 # server, and its download scripts fetch them over plain http: there is no https location or
@@ -145,6 +146,8 @@ def test_entry_is_complete(info):
     elif info.task == "generate":
         assert not info.directions and isinstance(info.options, GenerateOptions)
         assert info.options.resolution == info.arch_kwargs["img_resolution"] and info.options.c_dim == info.arch_kwargs["c_dim"]
+    elif info.task == "inpaint":
+        assert not info.directions and isinstance(info.options, InpaintOptions) and info.arch_kwargs["layout"] in ("tf", "pt")
     elif info.task == "measure":
         assert not info.directions and isinstance(info.options, MeasureOptions) and info.options.compare_side >= 16
     else:

@@ -17,6 +17,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 DEFAULT_UPSCALER = "realesrgan-x4plus"
 DEFAULT_TRANSLATOR = "cyclegan-horse2zebra"
 DEFAULT_GENERATOR = "stylegan2-ffhq"
+DEFAULT_INPAINTER = "deepfill-places2"
 PROJECT_DISTANCES = ("auto", "lpips", "discriminator", "mse")  # zoo.tasks.project.DISTANCES, without importing torch
 
 
@@ -325,6 +326,27 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    """``zoo inpaint IN MASK OUT``: fill the mask's white pixels; every other pixel of OUT is IN's."""
+    from .tasks.images import open_image
+
+    src, mask_path, out = Path(args.image), Path(args.mask), Path(args.out)
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        return _fail(f"cannot tell the image format of {out.name}; use an extension such as .png")
+    for given in (src, mask_path):
+        if out.resolve() == given.resolve():
+            return _fail(f"the output would overwrite the input {given}; choose another output file")
+    image = open_image(src, max_megapixels=args.max_megapixels)
+    mask = open_image(mask_path, max_megapixels=args.max_megapixels)
+    inpainter = _load_task(args.model, "inpaint", "an inpainting network", device=args.device)
+    if inpainter.empty_mask(mask, image.size, args.dilate):
+        print(f"note: the mask {mask_path.name} has no white pixels: nothing to fill; {out} is the input unchanged", file=sys.stderr)
+    result = inpainter(image, mask, dilation=args.dilate, max_megapixels=args.max_megapixels)
+    save_atomic(result, out)
+    print(f"{src} + {mask_path.name} -> {out} ({result.width}x{result.height})")
+    return 0
+
+
 def _parse_edits(items: list[str] | None) -> dict[str, float]:
     """``["sefa0=2", "smile=-1.5"]`` -> ``{"sefa0": 2.0, "smile": -1.5}``."""
     edits: dict[str, float] = {}
@@ -440,7 +462,20 @@ def _add_project(sub) -> None:
     p.set_defaults(func=cmd_project)
 
 
-TASK_COMMANDS = (_add_upscale, _add_translate, _add_generate, _add_project)  # one per command of a task
+def _add_inpaint(sub) -> None:
+    p = sub.add_parser("inpaint", help="fill the holes of a mask (DeepFill v2)",
+                       description="zoo inpaint IN MASK OUT: MASK is white where to fill (L, 1-bit, or an RGBA brush layer's alpha).")
+    p.add_argument("image", metavar="IN")
+    p.add_argument("mask", metavar="MASK")
+    p.add_argument("out", metavar="OUT")
+    p.add_argument("--model", default=DEFAULT_INPAINTER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_INPAINTER})")
+    p.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow the hole by PX pixels first (default 0)")
+    p.add_argument("--max-megapixels", type=float, default=None, metavar="MP", help="refuse larger images (default $ZOO_MAX_MEGAPIXELS or 16)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_inpaint)
+
+
+TASK_COMMANDS = (_add_upscale, _add_translate, _add_generate, _add_project, _add_inpaint)  # one per command of a task
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,8 @@ from typing import Any
 
 CPU_DTYPES = ("float32", "bfloat16")
 NOUNS = {"upscale": "an upscaler", "translate": "a translation generator", "discriminate": "a discriminator",
-         "generate": "an image generator", "measure": "a perceptual distance"}
+         "generate": "an image generator", "measure": "a perceptual distance",
+         "inpaint": "an inpainting network"}
 GPU_DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -26,7 +27,7 @@ class Descriptor:
     """A network's contract.
 
     * ``task``: what it is for: ``upscale``, ``translate`` (image-to-image generators),
-      ``discriminate``, ``generate`` (images from a latent), ``measure`` (a distance of two images).
+      ``discriminate``, ``generate`` (images from a latent), ``measure`` (a distance of two images), ``inpaint`` (image + mask in).
     * ``inputs``: ``image`` (one NCHW tensor), ``image_pair`` (two), ``image+mask``, ``latent``.
     * ``in_channels`` / ``out_channels``; ``scale``: output size / input size.
     * ``value_range``: (low, high) of input and output pixel values, e.g. (0, 1) or (-1, 1).

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
 
-MODULES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "perceptual")  # one line per family, in detection order
+MODULES = ("esrgan", "pix2pix", "cyclegan", "stylegan2", "deepfill", "perceptual")  # one line per family, in detection order
 
 
 @dataclass(frozen=True)

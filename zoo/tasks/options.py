@@ -108,3 +108,22 @@ class MeasureOptions:
 
     def summary(self) -> dict[str, Any]:
         return {"trained_on": self.trained_on, "compare_side": self.compare_side}
+
+
+@dataclass(frozen=True)
+class InpaintOptions:
+    """Inpainting: the side the network was trained at (``trained_size``: holes are inpainted in a
+    context window scaled to about this size) and what the training images were (``dataset``)."""
+
+    task: ClassVar[str] = "inpaint"
+    trained_size: int
+    dataset: str
+
+    def validate(self, name: str) -> None:
+        if isinstance(self.trained_size, bool) or not isinstance(self.trained_size, int) or self.trained_size < 64 or self.trained_size % 8:
+            raise ValueError(f"{name}: trained_size must be a multiple of 8 >= 64, not {self.trained_size!r}")
+        if not self.dataset:
+            raise ValueError(f"{name}: name the training dataset")
+
+    def summary(self) -> dict[str, Any]:
+        return {"trained_size": self.trained_size, "dataset": self.dataset}

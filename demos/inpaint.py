@@ -1,0 +1,133 @@
+"""The **Inpaint** tab: DeepFill v2 fills what the brush paints.
+
+Event for gradio_client: ``/inpaint`` (image, mask, model, dilation) -> the inpainted image (PNG).
+``image`` and ``mask`` are images of one size (the mask white, or opaque, where to fill). In the
+page, the mask is the brush layer of the editor (``gr.ImageEditor``, PNG): its alpha, resized back
+to the uploaded image's size when the editor shows a rescaled copy; an uploaded mask replaces it.
+
+Nothing is loaded when the tab is built: a model is loaded on the first request that needs it and
+kept in a small LRU cache (``INPAINTERS``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+import zoo
+from zoo.errors import ZooError
+from zoo.tasks import images
+
+from .common import ModelCache, available_offline, choices_and_default, one_line, task_model, user_error, user_errors
+
+LABEL = "Inpaint"  # the tab's title
+
+DEFAULT_MODEL = "deepfill-places2"
+APP_MAX_MEGAPIXELS = 4.0  # the demo's input limit unless ZOO_MAX_MEGAPIXELS says otherwise
+
+INPAINTERS = ModelCache(size=2)
+
+
+def input_limit() -> float | None:
+    return None if os.environ.get("ZOO_MAX_MEGAPIXELS") else APP_MAX_MEGAPIXELS
+
+
+def get_inpainter(name: str) -> Any:
+    return task_model(INPAINTERS, name, "inpaint", "an inpainting network")
+
+
+def inpaint(image: Image.Image | None, mask: Image.Image | None, model: str = DEFAULT_MODEL, dilation: float = 0,
+            progress: gr.Progress = gr.Progress()) -> Image.Image:
+    """Fill the white (or opaque) pixels of ``mask`` in ``image`` with registry model ``model``."""
+    if image is None:
+        raise user_error("Upload an image to inpaint.")
+    if mask is None:
+        raise user_error("Paint over what to remove, or upload a mask.")
+    with user_errors():
+        images.check_header(image, input_limit())
+        progress(0.0, desc=f"Loading {model}")
+        inpainter = get_inpainter(model)
+        if inpainter.empty_mask(mask, image.size, int(dilation)):
+            gr.Warning("The mask is empty: nothing was filled. Paint over what to remove.")
+        progress(0.5, desc="Inpainting")
+        return inpainter(image, mask, dilation=int(dilation), max_megapixels=input_limit())
+
+
+def editor_mask(value: dict | None, size: tuple[int, int]) -> Image.Image | None:
+    """The brush strokes of an ImageEditor value as an L mask of ``size`` (255 = hole), or None."""
+    layers = [layer for layer in (value or {}).get("layers") or [] if layer is not None]
+    if not layers:
+        return None
+    alpha = np.zeros((layers[0].height, layers[0].width), dtype=np.uint8)
+    for layer in layers:
+        alpha = np.maximum(alpha, np.asarray(layer.convert("RGBA"))[..., 3])
+    mask = Image.fromarray(np.where(alpha > 0, 255, 0).astype(np.uint8), "L")
+    return mask if mask.size == tuple(size) else mask.resize(size, Image.NEAREST)
+
+
+def inpaint_from_editor(value: dict | None, mask_upload: Image.Image | None, model: str, dilation: float,
+                        original: Image.Image | None, progress: gr.Progress = gr.Progress()) -> Image.Image:
+    """The page's button: the uploaded image (at its own size) and the painted (or uploaded) mask."""
+    background = (value or {}).get("background")
+    image = original if original is not None else background
+    if image is None:
+        raise user_error("Upload an image to inpaint.")
+    mask = mask_upload if mask_upload is not None else editor_mask(value, image.size)
+    if mask is not None and mask.size != image.size and mask_upload is not None:
+        raise user_error(f"The mask is {mask.width}x{mask.height} but the image is {image.width}x{image.height}; upload a mask of the image's size.")
+    return inpaint(image, mask, model, dilation, progress=progress)
+
+
+def keep_original(value: dict | None) -> Image.Image | None:
+    """The uploaded image as it was, before the editor rescales it for display."""
+    return (value or {}).get("background")
+
+
+def model_details(name: str) -> str:
+    info = zoo.info(name)
+    offline = "works offline" if available_offline(info) else "needs its file imported (see the Model zoo tab)"
+    return f"**{info.title}** · {info.licence} (non-commercial) · {offline}  \n{info.description}"
+
+
+def on_model_change(name: str) -> str:
+    try:
+        return model_details(name)
+    except ZooError as exc:
+        raise user_error(one_line(exc)) from exc
+
+
+def build_tab() -> gr.Tab:
+    """The Inpaint tab; call inside a ``gr.Blocks`` context."""
+    choices, default = choices_and_default("inpaint", DEFAULT_MODEL)
+    with gr.Tab(LABEL, id="inpaint") as tab:
+        gr.Markdown("Remove things from a photo: paint over them with the brush (or upload a mask, white = fill) "
+                    "and DeepFill v2 fills them in. Pixels outside the painted area are returned unchanged.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                editor = gr.ImageEditor(label="Image: paint what to remove", type="pil", format="png", image_mode="RGBA",
+                                        sources=["upload", "clipboard"], brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                                        layers=False)
+                original = gr.State(None)
+                mask_upload = gr.Image(label="Or upload a mask (white = fill)", type="pil", image_mode="L", format="png",
+                                       sources=["upload"])
+                model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True)
+                details = gr.Markdown(model_details(default) if default else "")
+                dilation = gr.Slider(0, 32, value=0, step=1, label="Grow the hole by (pixels)")
+                run = gr.Button("Inpaint", variant="primary")
+            with gr.Column(scale=1):
+                image_out = gr.Image(label="Inpainted image (PNG)", type="pil", format="png", interactive=False,
+                                     buttons=["download", "fullscreen"])
+        editor.upload(keep_original, inputs=editor, outputs=original, api_visibility="private")
+        model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
+        run.click(inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,
+                  api_visibility="private", concurrency_limit=1)
+        # the API endpoint: an image and a mask of one size
+        api_image = gr.Image(type="pil", visible=False, format="png")
+        api_mask = gr.Image(type="pil", visible=False, format="png")
+        api_button = gr.Button(visible=False)
+        api_button.click(inpaint, inputs=[api_image, api_mask, model, dilation], outputs=image_out, api_name="inpaint", concurrency_limit=1)
+    return tab

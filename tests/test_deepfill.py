@@ -1,0 +1,178 @@
+"""DeepFill v2: the readers of both layouts, the manifests, and the inpaint task, CLI and tab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from conftest import PARITY
+from zoo import cli
+from zoo.archs import build
+from zoo.errors import CheckpointError, ImageError
+from zoo.formats import deepfill as fmt
+
+CASES = PARITY / "deepfill"
+TF, PT = CASES / "tf_c16_64x64", CASES / "pt_c16_64x64"
+
+
+def checkpoint(case: Path) -> dict:
+    return torch.load(case / "checkpoint.pth", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    from zoo import importing
+
+    out = tmp_path_factory.mktemp("deepfill") / "tiny-deepfill"
+    importing.import_file(TF / "checkpoint.pth", out=out)
+    return out
+
+
+def test_both_layouts_are_told_apart_and_d_is_kept():
+    tf, pt = fmt.convert(checkpoint(TF)), fmt.convert(checkpoint(PT))
+    assert tf.arch_kwargs == {"cnum": 16, "cnum_in": 5, "layout": "tf"} and pt.arch_kwargs["layout"] == "pt"
+    assert list(pt.state_dict) == list(tf.state_dict)  # the pt names land on the tf names, in order
+    for converted in (tf, pt):
+        d = converted.companions["discriminator"]
+        assert d.arch == "deepfillv2_d" and d.arch_kwargs["layout"] == converted.arch_kwargs["layout"]
+        build(d.arch, d.arch_kwargs).load_state_dict(d.state_dict)
+    assert fmt.convert(checkpoint(TF)["G"]).arch_kwargs["layout"] == "tf"  # a bare generator state dict
+
+
+def test_the_pt_rename_table_is_the_manifest_map():
+    manifest = json.loads((CASES / "manifests" / "generator_key_map_tf_to_pt.json").read_text())["map"]
+    renamed = fmt.rename_keys({pt: None for pt in manifest.values()}, fmt.PT_RULES, "pt")
+    assert list(renamed) == list(manifest)
+
+
+def test_fuse_weight_training_state_and_foreign_keys():
+    ck = checkpoint(PT)
+    assert fmt.FUSE_KEY in ck["G"]
+    bad = {**ck, "G": {**ck["G"], fmt.FUSE_KEY: torch.ones(1, 1, 3, 3)}}
+    with pytest.raises(CheckpointError, match="not the 3x3 identity"):
+        fmt.convert(bad)
+    without = {**ck, "G": {k: v for k, v in ck["G"].items() if k != fmt.FUSE_KEY}, "n_iter": 5, "G_optim": {}}
+    notes = fmt.convert(without).notes
+    assert any("fuse_weight" in n for n in notes) and any("training state (G_optim, n_iter)" in n for n in notes)
+    with pytest.raises(CheckpointError, match="unexpected top-level keys"):
+        fmt.convert({**ck, "payload": 1})
+
+
+@pytest.mark.parametrize("manifest", sorted((CASES / "manifests").glob("states_*.json")), ids=lambda p: p.stem)
+def test_manifests_match_keys_order_and_shapes(manifest):
+    data = json.loads(manifest.read_text())
+    layout = "pt" if "_pt_" in manifest.name else "tf"
+    meta = {part: {k: torch.empty(v, device="meta") for k, v in sd.items()} for part, sd in data["state_dict"].items()}
+    converted = fmt.convert(meta)
+    assert converted.arch_kwargs == {"cnum": 48, "cnum_in": 5, "layout": layout}
+    g = build("deepfillv2", converted.arch_kwargs, meta=True).state_dict()
+    assert [(k, list(v.shape)) for k, v in g.items()] == [(k, list(v.shape)) for k, v in converted.state_dict.items()]
+    d = converted.companions["discriminator"]
+    want = build("deepfillv2_d", d.arch_kwargs, meta=True).state_dict()
+    assert [(k, list(v.shape)) for k, v in want.items()] == [(k, v) for k, v in data["state_dict"]["D"].items()]
+    assert sum(v.numel() for v in g.values()) == 4_052_478
+
+
+def photo(w: int, h: int, mode: str = "RGB") -> Image.Image:
+    rng = np.random.default_rng(3)
+    base = np.clip(np.add.outer(np.linspace(0, 200, h), np.linspace(0, 55, w))[..., None] + rng.integers(0, 40, (h, w, 3)), 0, 255)
+    image = Image.fromarray(base.astype(np.uint8), "RGB")
+    if mode == "RGBA":
+        image.putalpha(Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)))
+    return image.convert(mode) if mode == "L" else image
+
+
+def holes(w: int, h: int) -> np.ndarray:
+    m = np.zeros((h, w), dtype=bool)
+    m[5:15, 8:20] = True
+    m[h - 20 : h - 6, w - 25 : w - 10] = True
+    return m
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_only_the_hole_changes_at_any_size(folder, mode):
+    task = zoo.load(folder)
+    image = photo(70, 50, mode)  # not multiples of 8
+    hole = holes(70, 50)
+    out = task(image, hole)
+    assert out.size == image.size and out.mode == image.mode
+    a, b = np.asarray(image), np.asarray(out)
+    assert np.array_equal(a[~hole], b[~hole]), "pixels outside the hole are the input's, bit for bit"
+    assert not np.array_equal(a[hole], b[hole])
+    if mode == "RGBA":
+        assert np.array_equal(a[..., 3], b[..., 3])
+
+
+def test_the_task_reproduces_the_reference_composite(folder):
+    from safetensors.torch import load_file
+
+    io = load_file(str(TF / "io.safetensors"))
+    task = zoo.load(folder)
+    image = Image.fromarray(io["image_u8"][0].permute(1, 2, 0).numpy())
+    out = np.asarray(task(image, io["mask"][0, 0].numpy() > 0.5)).astype(int)
+    assert np.abs(out - io["inpainted_u8"][0].numpy().astype(int)).max() <= 1
+
+
+def test_masks_of_every_kind(folder):
+    task = zoo.load(folder)
+    image = photo(64, 48)
+    hole = holes(64, 48)
+    as_l = Image.fromarray(hole.astype(np.uint8) * 255, "L")
+    brush = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
+    brush.putalpha(as_l)
+    results = [np.asarray(task(image, m)) for m in (hole, hole.astype(np.uint8), as_l, as_l.convert("1"), brush)]
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+    grown = np.asarray(task(image, hole, dilation=3))
+    assert not np.array_equal(grown, results[0])
+    with pytest.raises(ImageError, match="the mask is 20x20 but the image is 64x48"):
+        task(image, as_l.resize((20, 20)))
+    with pytest.raises(ImageError, match="only 0 and 1"):
+        task(image, hole.astype(np.uint8) * 7)
+    with pytest.raises(ImageError, match="covers the whole image"):
+        task(image, np.ones((48, 64), dtype=bool))
+    empty = np.zeros((48, 64), dtype=bool)
+    assert task.empty_mask(empty, image.size) and np.array_equal(np.asarray(task(image, empty)), np.asarray(image))
+
+
+def test_cli_inpaint_and_its_bad_input(folder, tmp_path, capsys):
+    image, hole = photo(64, 48), holes(64, 48)
+    image.save(tmp_path / "in.png")
+    Image.fromarray(hole.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    Image.new("L", (10, 10)).save(tmp_path / "small.png")
+    Image.new("L", (64, 48)).save(tmp_path / "empty.png")
+    assert cli.main(["inpaint", str(tmp_path / "in.png"), str(tmp_path / "mask.png"), str(tmp_path / "out.png"), "--model", str(folder)]) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert np.array_equal(out[~hole], np.asarray(image)[~hole])
+    capsys.readouterr()
+    for args, message in [(["small.png", "bad.png"], "the mask is 10x10 but the image is 64x48"),
+                          (["mask.png", "in.png"], "would overwrite the input"), (["mask.png", "out.xyz"], "cannot tell the image format")]:
+        code = cli.main(["inpaint", str(tmp_path / "in.png"), *[str(tmp_path / a) for a in args], "--model", str(folder)])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "bad.png").exists() and not (tmp_path / "out.xyz").exists()
+    assert cli.main(["inpaint", str(tmp_path / "in.png"), str(tmp_path / "empty.png"), str(tmp_path / "same.png"), "--model", str(folder)]) == 0
+    assert "nothing to fill" in capsys.readouterr().err
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "same.png")), np.asarray(image))
+
+
+def test_the_tab_takes_the_brush_layer_at_the_uploaded_size(folder, monkeypatch):
+    pytest.importorskip("gradio")
+    from demos import inpaint as tab
+
+    monkeypatch.setattr(tab, "get_inpainter", lambda name: zoo.load(folder))
+    image, hole = photo(64, 48), holes(64, 48)
+    shown = image.resize((32, 24))  # the editor's rescaled copy
+    layer = Image.new("RGBA", (32, 24), (0, 0, 0, 0))
+    layer.paste((255, 255, 255, 255), (4, 2, 10, 8))
+    mask = tab.editor_mask({"background": shown, "layers": [layer]}, image.size)
+    assert mask.size == (64, 48) and np.asarray(mask)[4:16, 8:20].all() and np.asarray(mask).sum() == 255 * 12 * 12
+    out = tab.inpaint_from_editor({"background": shown, "layers": [layer]}, None, "x", 0, image)
+    assert out.size == image.size
+    direct = tab.inpaint(image, Image.fromarray(hole.astype(np.uint8) * 255), "x")
+    assert np.array_equal(np.asarray(direct)[~hole], np.asarray(image)[~hole])

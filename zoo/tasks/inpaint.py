@@ -1,0 +1,123 @@
+"""Inpaint task: DeepFill v2 fills the holes of a mask; nothing outside the (dilated) hole changes.
+
+``Inpainter(image, mask)`` takes a PIL image (RGB, L, RGBA, LA; alpha is kept as it is) and a mask
+of the same size: white = hole. A mask may be a PIL image (1-bit or L: value > 127; RGBA or LA:
+alpha > 0, a brush layer), a boolean array, or a 0/1 array. ``dilate`` grows the hole by that
+many pixels first. The image is padded (edge pixels, marked known) to multiples of 8, run at its
+own size, and only the hole's pixels are taken from the result; every other pixel of the output
+is the input's, bit for bit. 8-bit values are ``trunc((x + 1) * 127.5)`` as the reference saves
+them.
+
+Pre-processing is the reference's test.py: ``x = cat(image * (1 - mask), ones, ones * mask)``
+with the image in [-1, 1]. One image and one mask per call (the network's attention would give a
+batch the first sample's mask).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from ..errors import ImageError, ZooError
+from . import images
+from .base import Task
+
+MAX_DILATE = 64
+
+
+def mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
+    """The hole as a boolean array [H, W] (True = fill) from a mask of ``size`` (width, height)."""
+    if isinstance(mask, Image.Image):
+        if mask.size != tuple(size):
+            raise ImageError(f"the mask is {mask.width}x{mask.height} but the image is {size[0]}x{size[1]}; they must match")
+        if mask.mode in ("RGBA", "LA", "PA") or (mask.mode == "P" and "transparency" in mask.info):
+            return np.asarray(mask.convert("RGBA"))[..., 3] > 0
+        return np.asarray(mask.convert("L")) > 127
+    arr = np.asarray(mask)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise ImageError(f"a mask array must be [H, W], not {list(arr.shape)}")
+    if arr.shape != (size[1], size[0]):
+        raise ImageError(f"the mask is {arr.shape[1]}x{arr.shape[0]} but the image is {size[0]}x{size[1]}; they must match")
+    if arr.dtype == bool:
+        return arr
+    values = np.unique(arr)
+    if not np.all(np.isin(values, (0, 1))):
+        raise ImageError("a numeric mask array must hold only 0 and 1 (1 = hole); pass a boolean array or an image")
+    return arr.astype(bool)
+
+
+def dilate(hole: np.ndarray, pixels: int) -> np.ndarray:
+    """The hole grown by ``pixels`` (a square neighbourhood)."""
+    if isinstance(pixels, bool) or not isinstance(pixels, int) or not 0 <= pixels <= MAX_DILATE:
+        raise ZooError(f"dilation must be 0..{MAX_DILATE} pixels, not {pixels!r}")
+    if pixels == 0:
+        return hole
+    t = torch.from_numpy(hole.astype(np.float32))[None, None]
+    return F.max_pool2d(t, 2 * pixels + 1, stride=1, padding=pixels)[0, 0].numpy() > 0
+
+
+class Inpainter(Task):
+    """DeepFill v2 inpainting (``.net``: ``net(x, mask) -> (stage1, stage2)``, see ``zoo.archs.deepfill``)."""
+
+    task = "inpaint"
+
+    def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, max_megapixels: float | None = None) -> Image.Image:
+        """``image`` with its hole filled (same size and mode). An empty mask gives the image back
+        unchanged (``empty_mask(mask)`` tells callers first); a mask covering everything is an error."""
+        if not isinstance(image, Image.Image):
+            raise ImageError(f"inpainting takes a PIL image, not {type(image).__name__}")
+        images.check_header(image, max_megapixels)
+        hole = dilate(mask_array(mask, image.size), dilation)
+        if not hole.any():
+            return image.copy()
+        if hole.all():
+            raise ImageError("the mask covers the whole image: there is nothing to fill the hole from")
+        image = images.upright(image)
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            if image.mode.startswith("I") or image.mode == "F":
+                raise ImageError(f"inpainting takes 8-bit images, not mode {image.mode}")
+            image = image.convert("RGBA" if image.mode in ("P", "PA") and image.has_transparency_data else "RGB")
+        arr = np.asarray(image)
+        color = arr if arr.ndim == 3 else arr[..., None]
+        alpha = color[..., -1:] if image.mode in ("RGBA", "LA") else None
+        color = color[..., :-1] if alpha is not None else color
+        rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+        filled = self._fill(np.ascontiguousarray(rgb), hole)
+        if color.shape[2] == 1:  # gray in, gray out: the hole gets the result's luma
+            filled = np.round(filled.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+        out = np.where(hole[..., None], filled.astype(np.uint8), color)
+        if alpha is not None:
+            out = np.concatenate([out, alpha], axis=2)
+        return Image.fromarray(out[..., 0] if out.shape[2] == 1 else out, mode=image.mode)
+
+    def empty_mask(self, mask: Any, size: tuple[int, int], dilation: int = 0) -> bool:
+        return not dilate(mask_array(mask, size), dilation).any()
+
+    def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        """The network's composite (uint8 [H, W, 3]) of ``rgb`` uint8 [H, W, 3] with ``hole`` [H, W]."""
+        h, w = hole.shape
+        ph, pw = -h % 8, -w % 8
+        image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1
+        m = torch.from_numpy(hole.astype(np.float32))[None, None]
+        if ph or pw:
+            image = F.pad(image, [0, pw, 0, ph], mode="replicate")
+            m = F.pad(m, [0, pw, 0, ph])  # the padding is known context, not hole
+        if min(image.shape[2:]) < self.descriptor.min_size:
+            raise ImageError(f"the image is {w}x{h}; inpainting needs at least {self.descriptor.min_size} pixels on each side")
+        ones = torch.ones_like(m)
+        x = torch.cat([image * (1 - m), ones, ones * m], dim=1)
+        param = next(self.net.parameters())
+        with torch.inference_mode():
+            _, stage2 = self.net(x.to(param.device, param.dtype), m.to(param.device, param.dtype))
+        out = image * (1 - m) + stage2.float().cpu() * m
+        u8 = ((out[0, :, :h, :w].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).to(torch.uint8)
+        return u8.numpy()
+
+
+TASK_CLASS = Inpainter  # what zoo.load returns for this task (zoo.loading.task_class)
