@@ -18,7 +18,7 @@ from PIL import Image
 import zoo
 from zoo.errors import ZooError
 
-from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, task_model, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, model_choices, task_model, user_error, user_errors
 
 LABEL = "Generate"  # the tab's title
 
@@ -132,10 +132,8 @@ def refresh_choices(name: str | None) -> tuple[Any, str]:
 
 
 def on_model_change(name: str) -> str:
-    try:
+    with user_errors():
         return model_details(name)
-    except ZooError as exc:
-        raise user_error(one_line(exc)) from exc
 
 
 def build_tab() -> gr.Tab:

@@ -19,10 +19,9 @@ import numpy as np
 from PIL import Image
 
 import zoo
-from zoo.errors import ZooError
 from zoo.tasks import images
 
-from .common import ModelCache, available_offline, choices_and_default, one_line, task_model, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, task_model, user_error, user_errors
 
 LABEL = "Inpaint"  # the tab's title
 
@@ -51,10 +50,11 @@ def inpaint(image: Image.Image | None, mask: Image.Image | None, model: str = DE
         images.check_header(image, input_limit())
         progress(0.0, desc=f"Loading {model}")
         inpainter = get_inpainter(model)
-        if inpainter.empty_mask(mask, image.size, int(dilation)):
+        hole = inpainter.hole(mask, image.size, int(dilation))
+        if not hole.any():
             gr.Warning("The mask is empty: nothing was filled. Paint over what to remove.")
         progress(0.5, desc="Inpainting")
-        return inpainter(image, mask, dilation=int(dilation), max_megapixels=input_limit())
+        return inpainter(image, hole, max_megapixels=input_limit())
 
 
 def editor_mask(value: dict | None, size: tuple[int, int]) -> Image.Image | None:
@@ -77,9 +77,7 @@ def inpaint_from_editor(value: dict | None, mask_upload: Image.Image | None, mod
     if image is None:
         raise user_error("Upload an image to inpaint.")
     mask = mask_upload if mask_upload is not None else editor_mask(value, image.size)
-    if mask is not None and mask.size != image.size and mask_upload is not None:
-        raise user_error(f"The mask is {mask.width}x{mask.height} but the image is {image.width}x{image.height}; upload a mask of the image's size.")
-    return inpaint(image, mask, model, dilation, progress=progress)
+    return inpaint(image, mask, model, dilation, progress=progress)  # a mask of another size is refused there
 
 
 def keep_original(value: dict | None) -> Image.Image | None:
@@ -94,10 +92,8 @@ def model_details(name: str) -> str:
 
 
 def on_model_change(name: str) -> str:
-    try:
+    with user_errors():
         return model_details(name)
-    except ZooError as exc:
-        raise user_error(one_line(exc)) from exc
 
 
 def build_tab() -> gr.Tab:

@@ -376,6 +376,12 @@ def test_projection_of_a_generated_image_gets_close(pkl, space, use_d):
     assert torch.equal(again.ws, result.ws), "seeded: the same result twice"
 
 
+def test_the_cli_offers_the_projection_distances():
+    from zoo.tasks.project import DISTANCES
+
+    assert cli.PROJECT_DISTANCES == DISTANCES  # the CLI spells them without importing torch
+
+
 def test_project_bad_input(pkl, tmp_path, capsys):
     gen = zoo.load(pkl)
     for kwargs, message in [({"space": "z"}, "space must be"), ({"distance": "lpips"}, "needs torchvision.s VGG16 weights"), ({"distance": "vgg"}, "distance must be one of"),

@@ -76,6 +76,19 @@ def test_lpips_equals_the_lpips_package_on_the_same_weights(converted):
     assert got.shape == (2,) and (got > 0).all() and torch.equal(same, torch.zeros(2))
 
 
+def test_a_fixed_target_gives_the_same_distance(converted, tmp_path):
+    from zoo.converted import write_converted
+
+    net = converted.network()
+    a, b = images(2, 48, 5), images(2, 48, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(net.to_target(b)(a), net(a, b), atol=0, rtol=0)
+    task = zoo.load(write_converted(tmp_path / "lp", converted, name="lp", task="measure", provenance={}, card=None))
+    big_a, big_b = images(1, 300, 7), images(1, 300, 8)  # resized to 256 first
+    with torch.no_grad():
+        torch.testing.assert_close(task.to_target(big_b)(big_a), task.distance(big_a, big_b), atol=0, rtol=0)
+
+
 def test_gradients_reach_the_image(converted):
     net = converted.network()
     a = images(1, 32, 3).requires_grad_(True)

@@ -338,10 +338,11 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
             return _fail(f"the output would overwrite the input {given}; choose another output file")
     image = open_image(src, max_megapixels=args.max_megapixels)
     mask = open_image(mask_path, max_megapixels=args.max_megapixels)
-    inpainter = _load_task(args.model, "inpaint", "an inpainting network", device=args.device)
-    if inpainter.empty_mask(mask, image.size, args.dilate):
+    inpainter = _load_task(args.model, "inpaint", "an inpainting network", device=args.device, dtype=args.dtype)
+    hole = inpainter.hole(mask, image.size, args.dilate)
+    if not hole.any():
         print(f"note: the mask {mask_path.name} has no white pixels: nothing to fill; {out} is the input unchanged", file=sys.stderr)
-    result = inpainter(image, mask, dilation=args.dilate, max_megapixels=args.max_megapixels)
+    result = inpainter(image, hole, max_megapixels=args.max_megapixels)
     save_atomic(result, out)
     print(f"{src} + {mask_path.name} -> {out} ({result.width}x{result.height})")
     return 0
@@ -470,8 +471,7 @@ def _add_inpaint(sub) -> None:
     p.add_argument("out", metavar="OUT")
     p.add_argument("--model", default=DEFAULT_INPAINTER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_INPAINTER})")
     p.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow the hole by PX pixels first (default 0)")
-    p.add_argument("--max-megapixels", type=float, default=None, metavar="MP", help="refuse larger images (default $ZOO_MAX_MEGAPIXELS or 16)")
-    p.add_argument("--device", default="cpu")
+    _add_image_job_options(p)
     p.set_defaults(func=cmd_inpaint)
 
 

@@ -213,11 +213,12 @@ def _load_weights(path: Path, part: dict[str, Any], expected: dict[str, Any]):
     return net.eval()
 
 
-def load_companion(folder: Path, role: str):
-    """The folder's companion network ``role`` (eval mode), checked as the main one is; None when
-    the folder has none (a folder converted from a file without it, or fetched without it)."""
+def load_companion(folder: Path, config: dict[str, Any], role: str):
+    """The companion network ``role`` of the folder whose config ``load_folder`` returned (eval
+    mode), checked as the main one is; None when the folder has none (converted from a file without
+    it, or fetched without it)."""
     folder = Path(folder)
-    part = read_folder_config(folder).get("companions", {}).get(role) if role in COMPANION_ROLES else None
+    part = (config.get("companions") or {}).get(role) if role in COMPANION_ROLES else None
     if not isinstance(part, dict) or part.get("file") != f"{role}.safetensors" or not (folder / part["file"]).is_file():
         return None
     for key in ("arch", "arch_kwargs"):

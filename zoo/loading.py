@@ -139,7 +139,7 @@ def load_companion(cfg: dict, role: str, *, device: str = "cpu"):
     if not cfg.get("loaded_from") or role not in (cfg.get("companions") or {}):
         return None
     if where.is_dir():
-        net = converted.load_companion(where, role)
+        net = converted.load_companion(where, cfg, role)
     else:
         from .formats import read_official
 

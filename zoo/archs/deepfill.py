@@ -132,6 +132,16 @@ def contextual_attention(f: torch.Tensor, mask: torch.Tensor, layout: Layout) ->
     return torch.cat(out).reshape(n, c, h, w)
 
 
+# the generator's layers in the order forward runs them (their names are the state-dict keys)
+COARSE = ("conv1", "conv2_downsample", "conv3", "conv4_downsample", "conv5", "conv6", "conv7_atrous", "conv8_atrous",
+          "conv9_atrous", "conv10_atrous", "conv11", "conv12", "conv13_upsample", "conv14", "conv15_upsample", "conv16", "conv17")
+CONV_BRANCH = ("xconv1", "xconv2_downsample", "xconv3", "xconv4_downsample", "xconv5", "xconv6", "xconv7_atrous",
+               "xconv8_atrous", "xconv9_atrous", "xconv10_atrous")
+ATTENTION_BRANCH_IN = ("pmconv1", "pmconv2_downsample", "pmconv3", "pmconv4_downsample", "pmconv5", "pmconv6")
+ATTENTION_BRANCH_OUT = ("pmconv9", "pmconv10")
+JOINED = ("allconv11", "allconv12", "allconv13_upsample", "allconv14", "allconv15_upsample", "allconv16", "allconv17")
+
+
 class DeepFillV2(nn.Module):
     """DeepFill v2 generator: ``net(x, mask) -> (stage1, stage2)`` (module docstring)."""
 
@@ -198,7 +208,7 @@ class DeepFillV2(nn.Module):
         return Descriptor(task="inpaint", inputs="image+mask", in_channels=3, out_channels=3, value_range=(-1.0, 1.0),
                           size_multiple=8, min_size=16, context=None, dtypes={"cpu": ("float32",), "cuda": ("float32",)})
 
-    def _run(self, names: list[str], x: torch.Tensor) -> torch.Tensor:
+    def _run(self, names: tuple[str, ...], x: torch.Tensor) -> torch.Tensor:
         for name in names:
             x = getattr(self, name)(x)
         return x
@@ -208,17 +218,12 @@ class DeepFillV2(nn.Module):
         if h % 8 or w % 8 or x.shape[1] != self.cnum_in or mask.shape != (n, 1, h, w):
             raise ValueError(f"DeepFill v2 takes x [N, {self.cnum_in}, H, W] and mask [N, 1, H, W] with H, W multiples "
                              f"of 8, not {list(x.shape)} and {list(mask.shape)}")
-        coarse = ["conv1", "conv2_downsample", "conv3", "conv4_downsample", "conv5", "conv6", "conv7_atrous", "conv8_atrous",
-                  "conv9_atrous", "conv10_atrous", "conv11", "conv12", "conv13_upsample", "conv14", "conv15_upsample", "conv16",
-                  "conv17"]
-        stage1 = torch.tanh(self._run(coarse, x))
+        stage1 = torch.tanh(self._run(COARSE, x))
         xnow = stage1 * mask + x[:, :3] * (1.0 - mask)
-        hallu = self._run(["xconv1", "xconv2_downsample", "xconv3", "xconv4_downsample", "xconv5", "xconv6", "xconv7_atrous",
-                           "xconv8_atrous", "xconv9_atrous", "xconv10_atrous"], xnow)
-        pm = self._run(["pmconv1", "pmconv2_downsample", "pmconv3", "pmconv4_downsample", "pmconv5", "pmconv6"], xnow)
-        pm = self._run(["pmconv9", "pmconv10"], contextual_attention(pm, mask, self._layout))
-        y = self._run(["allconv11", "allconv12", "allconv13_upsample", "allconv14", "allconv15_upsample", "allconv16", "allconv17"],
-                      torch.cat([hallu, pm], dim=1))
+        hallu = self._run(CONV_BRANCH, xnow)
+        pm = self._run(ATTENTION_BRANCH_IN, xnow)
+        pm = self._run(ATTENTION_BRANCH_OUT, contextual_attention(pm, mask, self._layout))
+        y = self._run(JOINED, torch.cat([hallu, pm], dim=1))
         return stage1, torch.tanh(y)
 
 

@@ -73,13 +73,33 @@ class LPIPSVGG16(nn.Module):
                     break
         return out
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if a.shape != b.shape or a.ndim != 4 or a.shape[1] != 3:
-            raise ValueError(f"LPIPS compares two [N, 3, H, W] batches of one shape, not {list(a.shape)} and {list(b.shape)}")
-        total = a.new_zeros(a.shape[0])
-        for k, (fa, fb) in enumerate(zip(self.taps(a), self.taps(b))):
+    def compare(self, taps_a: list[torch.Tensor], taps_b: list[torch.Tensor]) -> torch.Tensor:
+        """The distance [N] of two images' ``taps``."""
+        total = taps_a[0].new_zeros(taps_a[0].shape[0])
+        for k, (fa, fb) in enumerate(zip(taps_a, taps_b)):
             total = total + getattr(self, f"lin{k}")((fa - fb).square()).mean(dim=[1, 2, 3])
         return total
+
+    def to_target(self, b: torch.Tensor):
+        """``x -> net(x, b)`` with ``b``'s taps computed once (an optimisation toward a fixed image)."""
+        self._check(b, b)
+        with torch.no_grad():
+            fixed = self.taps(b)
+
+        def distance(a: torch.Tensor) -> torch.Tensor:
+            self._check(a, b)
+            return self.compare(self.taps(a), fixed)
+
+        return distance
+
+    @staticmethod
+    def _check(a: torch.Tensor, b: torch.Tensor) -> None:
+        if a.shape != b.shape or a.ndim != 4 or a.shape[1] != 3:
+            raise ValueError(f"LPIPS compares two [N, 3, H, W] batches of one shape, not {list(a.shape)} and {list(b.shape)}")
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        self._check(a, b)
+        return self.compare(self.taps(a), self.taps(b))
 
 
 ARCHS: dict[str, type[nn.Module]] = {"lpips_vgg16": LPIPSVGG16}

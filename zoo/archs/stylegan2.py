@@ -301,6 +301,11 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", block)
         self.num_layers = sum(getattr(self, f"b{r}").num_conv for r in self.block_resolutions)
 
+    def conv_layers(self) -> list[SynthesisLayer]:
+        """The modulated conv layers in order, 4x4 first: one per map of ``forward``'s ``noise``."""
+        blocks = [getattr(self, f"b{r}") for r in self.block_resolutions]
+        return [getattr(b, name) for b in blocks for name in ("conv0", "conv1") if hasattr(b, name)]
+
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", noise: list | None = None) -> torch.Tensor:
         if noise_mode not in ("const", "none", "random"):
             raise ValueError(f"noise_mode must be 'const', 'none' or 'random', not {noise_mode!r}")

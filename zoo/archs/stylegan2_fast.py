@@ -147,11 +147,9 @@ def synthesize(net, ws: torch.Tensor, noise_mode: str, noises: list) -> torch.Te
     [N, 1, r, r] draw per layer with noise, in layer order) before the samples are run."""
     n = ws.shape[0]
     if noise_mode == "random":
-        layers = [getattr(getattr(net, f"b{r}"), name) for r in net.block_resolutions for name in ("conv0", "conv1")
-                  if hasattr(getattr(net, f"b{r}"), name)]
         noises = [given if given is not None or not layer.use_noise
                   else torch.randn([n, 1, layer.resolution, layer.resolution], device=ws.device)
-                  for layer, given in zip(layers, noises)]
+                  for layer, given in zip(net.conv_layers(), noises)]
     images = []
     for i in range(ws.shape[0]):
         x = img = None

@@ -18,6 +18,8 @@ from PIL import Image, ImageOps
 
 from ..errors import ImageError
 
+LUMA = (0.299, 0.587, 0.114)  # RGB -> gray weights, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
+
 DEFAULT_MAX_MEGAPIXELS = 16.0  # input limit; override with max_megapixels= or ZOO_MAX_MEGAPIXELS
 ORIENTATION = 0x0112  # the EXIF Orientation tag: 1 upright, 2..8 mirrored / rotated
 

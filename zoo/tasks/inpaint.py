@@ -69,11 +69,12 @@ class Inpainter(Task):
 
     def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, max_megapixels: float | None = None) -> Image.Image:
         """``image`` with its hole filled (same size and mode). An empty mask gives the image back
-        unchanged (``empty_mask(mask)`` tells callers first); a mask covering everything is an error."""
+        unchanged (callers that want to say so check ``hole(...).any()`` first and pass the hole
+        itself); a mask covering everything is an error."""
         if not isinstance(image, Image.Image):
             raise ImageError(f"inpainting takes a PIL image, not {type(image).__name__}")
         images.check_header(image, max_megapixels)
-        hole = dilate(mask_array(mask, image.size), dilation)
+        hole = self.hole(mask, image.size, dilation)
         if not hole.any():
             return image.copy()
         if hole.all():
@@ -90,14 +91,16 @@ class Inpainter(Task):
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
         filled = self._fill(np.ascontiguousarray(rgb), hole)
         if color.shape[2] == 1:  # gray in, gray out: the hole gets the result's luma
-            filled = np.round(filled.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+            filled = np.round(filled.astype(np.float32) @ np.array(images.LUMA, dtype=np.float32))[..., None]
         out = np.where(hole[..., None], filled.astype(np.uint8), color)
         if alpha is not None:
             out = np.concatenate([out, alpha], axis=2)
         return Image.fromarray(out[..., 0] if out.shape[2] == 1 else out, mode=image.mode)
 
-    def empty_mask(self, mask: Any, size: tuple[int, int], dilation: int = 0) -> bool:
-        return not dilate(mask_array(mask, size), dilation).any()
+    @staticmethod
+    def hole(mask: Any, size: tuple[int, int], dilation: int = 0) -> np.ndarray:
+        """The pixels to fill, a boolean [H, W] array, of a mask for an image of ``size`` (width, height)."""
+        return dilate(mask_array(mask, size), dilation)
 
     def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """The network's composite (uint8 [H, W, 3]) of ``rgb`` uint8 [H, W, 3] with ``hole`` [H, W]."""

@@ -12,8 +12,10 @@ The official distance is LPIPS-VGG (the VGG16 its script downloads from NVIDIA).
 here (``distance=``), and the result says which one ran:
 
 * ``"lpips"``: LPIPS-VGG (``zoo.load("lpips-vgg16")``, a ``zoo.tasks.measure.PerceptualDistance``,
-  or any callable ``(x, y) -> [N]``), given as ``perceptual``: the official distance, when
-  torchvision's VGG16 weights have been imported.
+  the ``LPIPSVGG16`` network itself, or any callable ``(x, y) -> [N]``), given as ``perceptual``:
+  the official distance, when torchvision's VGG16 weights have been imported. The target's trunk
+  activations are computed once (``to_target``), as the official projector computes its target
+  features once.
 * ``"discriminator"``: the squared differences of the model's own discriminator's block features
   (each block's mean over channels and pixels), plus the pixel MSE; needs a discriminator.
 * ``"mse"``: pixel mean squared error of the [-1, 1] images (at most 256 px, area-resized as
@@ -121,9 +123,10 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         w_std = float(((w - w_avg).square().sum() / W_AVG_SAMPLES) ** 0.5)
         target_small = _compare_size(target.float())
         target_feats = discriminator.features(target.float())[0] if used == "discriminator" else []
-    target_full = target.float()
-    measure = getattr(perceptual, "distance", perceptual)  # a PerceptualDistance task, or a callable
-    layers = [m for m in net.synthesis.modules() if getattr(m, "use_noise", False) and hasattr(m, "noise_const")]
+    if used == "lpips":  # the target's side of the distance is computed once
+        to_target = perceptual.to_target(target.float()) if hasattr(perceptual, "to_target") else \
+            (lambda x: perceptual(x, target.float()))
+    layers = [m for m in net.synthesis.conv_layers() if m.use_noise]
     noises = [torch.randn(m.noise_const.shape, generator=gen).requires_grad_(True) for m in layers]
     if discriminator is not None:
         discriminator.requires_grad_(False)  # only the latent and the noise maps are optimised
@@ -140,7 +143,7 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         ws = ws.repeat(1, net.num_ws, 1) if space == "w" else ws
         img = net.synthesis(ws, noise=noises or None)
         if used == "lpips":
-            dist = measure(img, target_full).sum()
+            dist = to_target(img).sum()
         else:
             dist = (_compare_size(img) - target_small).square().mean()
         if used == "discriminator":

@@ -21,7 +21,6 @@ from . import images
 from .base import Task
 from .tiling import pad_to_multiple, run_tiled
 
-LUMA = (0.299, 0.587, 0.114)  # RGB -> gray, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
 ALPHA_MODES = ("model", "resize")
 
 ProgressFn = Callable[[int, int], None]
@@ -129,7 +128,7 @@ class Upscaler(Task):
         x, pad_h, pad_w = pad_to_multiple(x, self.multiple)
         s = self.scale
         out = np.empty(((height + pad_h) * s, (width + pad_w) * s, 1 if to_gray else plane.shape[2]), np.uint8 if bits == 8 else np.uint16)
-        luma = torch.tensor(LUMA, dtype=torch.float32).view(1, 3, 1, 1)
+        luma = torch.tensor(images.LUMA, dtype=torch.float32).view(1, 3, 1, 1)
 
         def sink(region: tuple[int, int, int, int], y: torch.Tensor) -> None:
             y0, y1, x0, x1 = region
