@@ -12,6 +12,7 @@ kept in a small LRU cache (``INPAINTERS``).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -29,6 +30,8 @@ DEFAULT_MODEL = "deepfill-places2"
 APP_MAX_MEGAPIXELS = 4.0  # the demo's input limit unless ZOO_MAX_MEGAPIXELS says otherwise
 
 INPAINTERS = ModelCache(size=2)
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+EXAMPLES = (("coffee.jpg", "coffee_spoon_mask.png"),)  # (photo, its mask): remove the spoon
 
 
 def input_limit() -> float | None:
@@ -117,6 +120,10 @@ def build_tab() -> gr.Tab:
             with gr.Column(scale=1):
                 image_out = gr.Image(label="Inpainted image (PNG)", type="pil", format="png", interactive=False,
                                      buttons=["download", "fullscreen"])
+        examples = [[str(EXAMPLES_DIR / photo), str(EXAMPLES_DIR / mask)] for photo, mask in EXAMPLES
+                    if (EXAMPLES_DIR / photo).is_file() and (EXAMPLES_DIR / mask).is_file()]
+        if examples:
+            gr.Examples(examples=examples, inputs=[editor, mask_upload], label="Example: remove the spoon")
         editor.upload(keep_original, inputs=editor, outputs=original, api_visibility="private")
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         run.click(inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,

@@ -14,7 +14,7 @@ import zoo
 from conftest import PARITY
 from zoo import cli
 from zoo.archs import build
-from zoo.errors import CheckpointError, ImageError
+from zoo.errors import CheckpointError, ImageError, ZooError
 from zoo.formats import deepfill as fmt
 
 CASES = PARITY / "deepfill"
@@ -176,3 +176,103 @@ def test_the_tab_takes_the_brush_layer_at_the_uploaded_size(folder, monkeypatch)
     assert out.size == image.size
     direct = tab.inpaint(image, Image.fromarray(hole.astype(np.uint8) * 255), "x")
     assert np.array_equal(np.asarray(direct)[~hole], np.asarray(image)[~hole])
+
+
+# -- large images: context windows, strategies, feathering, folders ----------------------------------
+
+
+def test_windows_grow_shift_inward_and_merge():
+    from zoo.tasks.windows import Box, hole_windows
+
+    hole = np.zeros((300, 400), dtype=bool)
+    hole[10:20, 10:30] = True  # near the top-left corner: shifted inward, not clipped
+    hole[100:110, 200:210] = True
+    hole[100:110, 240:250] = True  # 30 px from the previous one: their windows merge
+    hole[280:290, 380:395] = True
+    boxes = hole_windows(hole, margin=40)
+    assert boxes[0] == Box(0, 0, 90, 100)  # 10 + 2 * 40 rows, 20 + 2 * 40 columns, moved inside
+    assert Box(60, 160, 150, 290) in boxes and len(boxes) == 3
+    assert all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    covered = np.zeros_like(hole)
+    for box in boxes:
+        covered[box.slices] = True
+        assert box.height == min(300, box.height) and box.bottom <= 300 and box.right <= 400
+    assert covered[hole].all()
+    assert hole_windows(np.ones((50, 60), dtype=bool), margin=40) == [Box(0, 0, 50, 60)]  # clipped only when too large
+
+
+@pytest.fixture(scope="module")
+def large_photo() -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(data.astronaut()).resize((760, 620), Image.LANCZOS)  # a real photo, larger than 512 px
+
+
+def several_holes(w: int, h: int) -> np.ndarray:
+    m = np.zeros((h, w), dtype=bool)
+    for top, left, size in ((60, 80, 40), (300, 400, 70), (500, 150, 30), (560, 690, 50)):
+        m[top : top + size, left : left + size] = True
+    return m
+
+
+def test_a_large_photo_with_several_holes_changes_only_inside_them(folder, large_photo, tmp_path):
+    task = zoo.load(folder)
+    hole = several_holes(*large_photo.size)
+    out = task(large_photo, hole)  # auto: windows (the longer side is over 512)
+    a, b = np.asarray(large_photo), np.asarray(out)
+    assert np.array_equal(a[~hole], b[~hole]) and not np.array_equal(a[hole], b[hole])
+    native = np.asarray(task(large_photo, hole, strategy="native"))
+    assert np.array_equal(native[~hole], a[~hole]) and not np.array_equal(native[hole], b[hole])  # another route
+    out.save(tmp_path / "out.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png"))[~hole], a[~hole])  # the PNG round trip too
+    with pytest.raises(ZooError, match="strategy must be one of"):
+        task(large_photo, hole, strategy="tiles")
+
+
+def test_feathering_blends_only_inside_the_hole(folder):
+    from zoo.tasks.inpaint import feather_weights
+
+    hole = np.zeros((20, 20), dtype=bool)
+    hole[5:15, 5:15] = True
+    w = feather_weights(hole, 3)
+    assert w[~hole].max() == 0 and w[10, 10] == 1 and w[5, 10] == pytest.approx(0.25) and w[6, 10] == pytest.approx(0.5)
+    task = zoo.load(folder)
+    image, big = photo(64, 48), holes(64, 48)
+    hard, soft = np.asarray(task(image, big)), np.asarray(task(image, big, feather=4))
+    assert np.array_equal(soft[~big], np.asarray(image)[~big]) and not np.array_equal(hard, soft)
+
+
+def test_cli_inpaints_a_folder_with_masks_matched_by_name(folder, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "masks").mkdir()
+    for i, (w, h) in enumerate(((64, 48), (72, 56))):
+        photo(w, h).save(tmp_path / "in" / f"p{i}.jpg", quality=90)
+        Image.fromarray(holes(w, h).astype(np.uint8) * 255).save(tmp_path / "masks" / f"p{i}.png")
+    assert cli.main(["inpaint", str(tmp_path / "in"), str(tmp_path / "masks"), str(tmp_path / "out"), "--model", str(folder), "--quiet"]) == 0
+    for i in range(2):
+        src = np.asarray(Image.open(tmp_path / "in" / f"p{i}.jpg"))
+        got = np.asarray(Image.open(tmp_path / "out" / f"p{i}.png"))  # PNG: a JPEG would re-encode every pixel
+        hole = np.asarray(Image.open(tmp_path / "masks" / f"p{i}.png")) > 127
+        assert np.array_equal(got[~hole], src[~hole])
+    capsys.readouterr()
+    (tmp_path / "masks" / "p1.png").unlink()
+    for args, message in [([str(tmp_path / "in"), str(tmp_path / "masks"), str(tmp_path / "out2")], "no mask in"),
+                          ([str(tmp_path / "in" / "p0.jpg"), str(tmp_path / "masks" / "p0.png"), str(tmp_path / "o.jpg")], "lossily"),
+                          ([str(tmp_path / "in" / "p0.jpg"), str(tmp_path / "masks" / "p0.png"), str(tmp_path / "masks")], "overwrite the mask")]:
+        assert cli.main(["inpaint", *args, "--model", str(folder)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "o.jpg").exists()
+
+
+def test_the_tab_example_is_a_photo_and_its_mask(folder, monkeypatch):
+    pytest.importorskip("gradio")
+    from demos import inpaint as tab
+
+    monkeypatch.setattr(tab, "get_inpainter", lambda name: zoo.load(folder))
+    for photo_name, mask_name in tab.EXAMPLES:
+        image, mask = Image.open(tab.EXAMPLES_DIR / photo_name), Image.open(tab.EXAMPLES_DIR / mask_name)
+        hole = np.asarray(mask.convert("L")) > 127
+        assert image.size == mask.size and 0.01 < hole.mean() < 0.3
+        out = tab.inpaint_from_editor({"background": image, "layers": []}, mask, "x", 0, None)
+        assert np.array_equal(np.asarray(out)[~hole], np.asarray(image.convert("RGB"))[~hole])

@@ -144,10 +144,13 @@ def _inputs(paths: list[str]) -> list[Path]:
     return files
 
 
-def _output_path(src: Path, out_dir: Path, mode: str) -> Path:
+LOSSY_SUFFIXES = (".jpg", ".jpeg", ".webp")  # what save_atomic writes lossily
+
+
+def _output_path(src: Path, out_dir: Path, mode: str, lossless: bool = False) -> Path:
     suffix = src.suffix.lower()
-    if suffix in (".jpg", ".jpeg") and (mode not in ("RGB", "L")):
-        suffix = ".png"  # JPEG holds neither alpha nor 16 bits
+    if (suffix in (".jpg", ".jpeg") and (mode not in ("RGB", "L"))) or (lossless and suffix in LOSSY_SUFFIXES):
+        suffix = ".png"  # JPEG holds neither alpha nor 16 bits; a lossless job keeps every pixel it did not change
     return out_dir / (src.stem + suffix)
 
 
@@ -186,14 +189,17 @@ def _load_task(model: str, task: str, what: str, **load_kwargs: Any):
     return loaded
 
 
-def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_kwargs: Any) -> int:
-    """Shared body of ``upscale`` / ``translate``: inputs -> ``run(task, image, progress)`` -> outputs.
+def _image_job(args: argparse.Namespace, task_name: str, what: str, run, *, lossless: bool = False, **load_kwargs: Any) -> int:
+    """Shared body of ``upscale`` / ``translate`` / ``inpaint``: inputs -> ``run(task, image, progress,
+    src)`` -> outputs.
 
     OUT is a folder when there are several inputs, when it is one, or when it ends with a slash.
     Refused before any model is loaded: an output that could land on an input file (e.g. OUT = IN,
     or a folder into itself) or two inputs of the same name; before any image is processed: an
     output folder that cannot be written. Each output is written atomically; one failing image
-    does not stop a batch (exit code 1).
+    does not stop a batch (exit code 1). ``lossless``: outputs are never written in a lossy format
+    (folder outputs of JPEG/WebP inputs become PNG; a lossy OUT file is refused), for jobs that
+    promise unchanged pixels.
     """
     from tqdm.auto import tqdm
 
@@ -210,14 +216,16 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
         return _fail(f"{out_target} is a file; {'with several inputs ' if many else 'ending in a slash, '}the output must be a folder")
     if not into_dir and out_target.suffix.lower() not in IMAGE_SUFFIXES:
         return _fail(f"cannot tell the image format of {out_target.name}; use an extension such as .png")
+    if lossless and not into_dir and out_target.suffix.lower() in LOSSY_SUFFIXES:
+        return _fail(f"{out_target.name} would re-encode every pixel lossily; {task_name} keeps the pixels it does not change: use .png")
     named: dict[Path, Path] = {}
     for src in inputs:  # the name an output gets depends on its mode (JPEG -> PNG for alpha): try both
-        dests = {_output_path(src, out_target, mode) for mode in ("RGB", "RGBA")} if into_dir else {out_target}
+        dests = {_output_path(src, out_target, mode, lossless) for mode in ("RGB", "RGBA")} if into_dir else {out_target}
         if any(_same_file(src, dest) for dest in dests):
             return _fail(f"the output would overwrite the input {src}; choose another output file or folder")
-        first = named.setdefault(_output_path(src, out_target, "RGB"), src)
+        first = named.setdefault(_output_path(src, out_target, "RGB", lossless), src)
         if first != src:
-            return _fail(f"{first} and {src} would both be written to {_output_path(src, out_target, 'RGB')}; rename one")
+            return _fail(f"{first} and {src} would both be written to {_output_path(src, out_target, 'RGB', lossless)}; rename one")
     task = _load_task(args.model, task_name, what, device=args.device, dtype=args.dtype, **load_kwargs)
     out_dir = out_target if into_dir else out_target.parent
     try:
@@ -237,8 +245,8 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
                     bar.n = done
                     bar.refresh()
 
-                result = run(task, image, progress)
-            dest = _output_path(src, out_target, result.mode) if into_dir else out_target
+                result = run(task, image, progress, src)
+            dest = _output_path(src, out_target, result.mode, lossless) if into_dir else out_target
             save_atomic(result, dest)
             if not many:
                 print(f"{src} -> {dest} ({image.width}x{image.height} -> {result.width}x{result.height})")
@@ -249,7 +257,7 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, **load_
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
-    def run(upscaler, image, progress):
+    def run(upscaler, image, progress, _src):
         return upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
                         progress=progress, max_megapixels=args.max_megapixels)
 
@@ -257,7 +265,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    def run(translator, image, progress):
+    def run(translator, image, progress, _src):
         if args.test_mode and args.test_mode != translator.test_mode:
             translator.set_test_mode(args.test_mode)
         return translator(image, direction=args.direction, size=args.size, tile=args.tile, overlap=args.overlap,
@@ -327,25 +335,45 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
-    """``zoo inpaint IN MASK OUT``: fill the mask's white pixels; every other pixel of OUT is IN's."""
+    """``zoo inpaint IN MASK OUT``: fill the mask's white pixels; every other pixel of OUT is IN's.
+
+    IN a file or a folder; MASK a file (used for every input) or a folder holding, for each input,
+    a mask of the same name (any image suffix); OUT a file, or a folder for a folder of inputs.
+    Every mask is found before the model is loaded, and no output may land on a mask.
+    """
     from .tasks.images import open_image
 
-    src, mask_path, out = Path(args.image), Path(args.mask), Path(args.out)
-    if out.suffix.lower() not in IMAGE_SUFFIXES:
-        return _fail(f"cannot tell the image format of {out.name}; use an extension such as .png")
-    for given in (src, mask_path):
-        if out.resolve() == given.resolve():
-            return _fail(f"the output would overwrite the input {given}; choose another output file")
-    image = open_image(src, max_megapixels=args.max_megapixels)
-    mask = open_image(mask_path, max_megapixels=args.max_megapixels)
-    inpainter = _load_task(args.model, "inpaint", "an inpainting network", device=args.device, dtype=args.dtype)
-    hole = inpainter.hole(mask, image.size, args.dilate)
-    if not hole.any():
-        print(f"note: the mask {mask_path.name} has no white pixels: nothing to fill; {out} is the input unchanged", file=sys.stderr)
-    result = inpainter(image, hole, max_megapixels=args.max_megapixels)
-    save_atomic(result, out)
-    print(f"{src} + {mask_path.name} -> {out} ({result.width}x{result.height})")
-    return 0
+    inputs = _inputs([args.image])
+    mask_source = Path(args.mask)
+    if mask_source.is_dir():
+        by_stem: dict[str, Path] = {}
+        for f in sorted(mask_source.iterdir()):
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                by_stem.setdefault(f.stem, f)
+        missing = [src.name for src in inputs if src.stem not in by_stem]
+        if missing:
+            return _fail(f"no mask in {mask_source} for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
+                         "(a mask has its image's name)")
+        masks = {src: by_stem[src.stem] for src in inputs}
+    elif mask_source.is_file():
+        masks = {src: mask_source for src in inputs}
+    else:
+        return _fail(f"no such mask file or folder: {mask_source}")
+    out = Path(args.out)
+    for mask in set(masks.values()):
+        if _same_file(mask, out) or (out.is_dir() and any(_same_file(mask, out / (mask.stem + s)) for s in IMAGE_SUFFIXES)):
+            return _fail(f"the output would overwrite the mask {mask}; choose another output")
+
+    def run(inpainter, image, _progress, src):
+        mask = open_image(masks[src], max_megapixels=args.max_megapixels)
+        hole = inpainter.hole(mask, image.size, args.dilate)
+        if not hole.any():
+            print(f"note: the mask {masks[src].name} has no white pixels: nothing to fill in {src.name}", file=sys.stderr)
+        return inpainter(image, hole, strategy=args.strategy, margin=args.margin, feather=args.feather,
+                         max_megapixels=args.max_megapixels)
+
+    args.paths = [args.image, args.out]
+    return _image_job(args, "inpaint", "an inpainting network", run, lossless=True)
 
 
 def _parse_edits(items: list[str] | None) -> dict[str, float]:
@@ -465,12 +493,18 @@ def _add_project(sub) -> None:
 
 def _add_inpaint(sub) -> None:
     p = sub.add_parser("inpaint", help="fill the holes of a mask (DeepFill v2)",
-                       description="zoo inpaint IN MASK OUT: MASK is white where to fill (L, 1-bit, or an RGBA brush layer's alpha).")
+                       description="zoo inpaint IN MASK OUT: MASK is white where to fill (L, 1-bit, or an RGBA brush layer's alpha); "
+                                   "IN and MASK may be folders (masks matched by name), OUT then a folder.")
     p.add_argument("image", metavar="IN")
     p.add_argument("mask", metavar="MASK")
     p.add_argument("out", metavar="OUT")
     p.add_argument("--model", default=DEFAULT_INPAINTER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_INPAINTER})")
     p.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow the hole by PX pixels first (default 0)")
+    p.add_argument("--strategy", choices=["auto", "native", "windows"], default="auto",
+                   help="native: the whole image at once; windows: a context window per hole, scaled to the trained size; "
+                        "auto: native up to 512 px, else windows")
+    p.add_argument("--margin", type=int, default=128, metavar="PX", help="context around each hole for windows (default 128)")
+    p.add_argument("--feather", type=int, default=0, metavar="PX", help="blend the fill into the hole's outer PX pixels (default 0)")
     _add_image_job_options(p)
     p.set_defaults(func=cmd_inpaint)
 

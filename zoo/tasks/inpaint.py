@@ -2,11 +2,24 @@
 
 ``Inpainter(image, mask)`` takes a PIL image (RGB, L, RGBA, LA; alpha is kept as it is) and a mask
 of the same size: white = hole. A mask may be a PIL image (1-bit or L: value > 127; RGBA or LA:
-alpha > 0, a brush layer), a boolean array, or a 0/1 array. ``dilate`` grows the hole by that
-many pixels first. The image is padded (edge pixels, marked known) to multiples of 8, run at its
-own size, and only the hole's pixels are taken from the result; every other pixel of the output
-is the input's, bit for bit. 8-bit values are ``trunc((x + 1) * 127.5)`` as the reference saves
-them.
+alpha > 0, a brush layer), a boolean array, or a 0/1 array. ``dilation`` grows the hole by that
+many pixels first. Only the hole's pixels are taken from the network; every other pixel of the
+output is the input's, bit for bit. 8-bit values are ``trunc((x + 1) * 127.5)`` as the reference
+saves them.
+
+Strategies (``strategy``):
+
+* ``"native"``: the whole image at its own size, padded (edge pixels, marked known) to multiples
+  of 8. Memory and time grow with the image (the attention compares every pair of patches).
+* ``"windows"``: a context window around each connected hole (``zoo.tasks.windows``: the hole's
+  box grown by ``margin``, shifted inward at the borders, overlapping windows merged), scaled so
+  that its longer side is the model's trained size (256 for the releases), inpainted, scaled
+  back (bicubic) and pasted into the hole only.
+* ``"auto"`` (default): native when the image's longer side is at most ``NATIVE_MAX_SIDE``, else windows.
+
+``feather`` (pixels, default 0) blends the result into the hole's outer ring: within ``feather``
+pixels of the hole's edge the output mixes the input and the result linearly (the pixels outside
+the hole still stay the input's).
 
 Pre-processing is the reference's test.py: ``x = cat(image * (1 - mask), ones, ones * mask)``
 with the image in [-1, 1]. One image and one mask per call (the network's attention would give a
@@ -27,6 +40,10 @@ from . import images
 from .base import Task
 
 MAX_DILATE = 64
+MAX_FEATHER = 64
+NATIVE_MAX_SIDE = 512  # "auto": longer sides up to this run whole
+DEFAULT_MARGIN = 128  # context pixels around each hole (IOPaint's crop margin)
+STRATEGIES = ("auto", "native", "windows")
 
 
 def mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
@@ -62,24 +79,41 @@ def dilate(hole: np.ndarray, pixels: int) -> np.ndarray:
     return F.max_pool2d(t, 2 * pixels + 1, stride=1, padding=pixels)[0, 0].numpy() > 0
 
 
+def feather_weights(hole: np.ndarray, pixels: int) -> np.ndarray:
+    """Per pixel, how much of the result to take: 1 deep inside the hole, rising linearly over the
+    ``pixels`` nearest its edge (1 / (pixels + 1) on the edge itself), 0 outside."""
+    inside = torch.from_numpy(hole.astype(np.float32))[None, None]
+    weight = torch.zeros_like(inside)
+    for _ in range(pixels + 1):  # erode one pixel at a time; each surviving ring adds a step
+        weight += inside
+        inside = -F.max_pool2d(-inside, 3, stride=1, padding=1)
+    return (weight / (pixels + 1)).clamp(max=1)[0, 0].numpy()
+
+
 class Inpainter(Task):
     """DeepFill v2 inpainting (``.net``: ``net(x, mask) -> (stage1, stage2)``, see ``zoo.archs.deepfill``)."""
 
     task = "inpaint"
 
-    def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, max_megapixels: float | None = None) -> Image.Image:
+    def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, strategy: str = "auto", margin: int = DEFAULT_MARGIN,
+                 feather: int = 0, max_megapixels: float | None = None) -> Image.Image:
         """``image`` with its hole filled (same size and mode). An empty mask gives the image back
         unchanged (callers that want to say so check ``hole(...).any()`` first and pass the hole
         itself); a mask covering everything is an error."""
         if not isinstance(image, Image.Image):
             raise ImageError(f"inpainting takes a PIL image, not {type(image).__name__}")
+        if strategy not in STRATEGIES:
+            raise ZooError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        for name, value, top in (("margin", margin, 4096), ("feather", feather, MAX_FEATHER)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ZooError(f"{name} must be 0..{top} pixels, not {value!r}")
         images.check_header(image, max_megapixels)
+        image = images.upright(image)
         hole = self.hole(mask, image.size, dilation)
         if not hole.any():
             return image.copy()
         if hole.all():
             raise ImageError("the mask covers the whole image: there is nothing to fill the hole from")
-        image = images.upright(image)
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
             if image.mode.startswith("I") or image.mode == "F":
                 raise ImageError(f"inpainting takes 8-bit images, not mode {image.mode}")
@@ -89,9 +123,15 @@ class Inpainter(Task):
         alpha = color[..., -1:] if image.mode in ("RGBA", "LA") else None
         color = color[..., :-1] if alpha is not None else color
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
-        filled = self._fill(np.ascontiguousarray(rgb), hole)
+        if strategy == "native" or (strategy == "auto" and max(hole.shape) <= NATIVE_MAX_SIDE):
+            filled = self._fill(np.ascontiguousarray(rgb), hole)
+        else:
+            filled = self._fill_windows(np.ascontiguousarray(rgb), hole, margin)
         if color.shape[2] == 1:  # gray in, gray out: the hole gets the result's luma
             filled = np.round(filled.astype(np.float32) @ np.array(images.LUMA, dtype=np.float32))[..., None]
+        if feather:
+            weight = feather_weights(hole, feather)[..., None]
+            filled = np.round(weight * filled + (1 - weight) * color).astype(np.uint8)
         out = np.where(hole[..., None], filled.astype(np.uint8), color)
         if alpha is not None:
             out = np.concatenate([out, alpha], axis=2)
@@ -101,6 +141,24 @@ class Inpainter(Task):
     def hole(mask: Any, size: tuple[int, int], dilation: int = 0) -> np.ndarray:
         """The pixels to fill, a boolean [H, W] array, of a mask for an image of ``size`` (width, height)."""
         return dilate(mask_array(mask, size), dilation)
+
+    def _fill_windows(self, rgb: np.ndarray, hole: np.ndarray, margin: int) -> np.ndarray:
+        """``_fill`` per context window (``zoo.tasks.windows``), each scaled to the trained size."""
+        from .windows import hole_windows
+
+        side = int(getattr(self.info.options, "trained_size", 256) or 256)
+        filled = rgb.copy()
+        for box in hole_windows(hole, margin):
+            crop, crop_hole = rgb[box.slices], hole[box.slices]
+            scale = side / max(box.height, box.width)
+            size = (max(16, round(box.width * scale / 8) * 8), max(16, round(box.height * scale / 8) * 8))
+            small = np.asarray(Image.fromarray(crop).resize(size, Image.LANCZOS))
+            # a pixel of the small mask is hole when any input pixel under it is
+            small_hole = np.asarray(Image.fromarray(crop_hole.astype(np.uint8) * 255).resize(size, Image.BOX)) > 0
+            result = self._fill(np.ascontiguousarray(small), small_hole)
+            back = np.asarray(Image.fromarray(result).resize((box.width, box.height), Image.BICUBIC))
+            filled[box.slices] = back  # only its hole pixels are used (__call__ pastes the hole alone)
+        return filled
 
     def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """The network's composite (uint8 [H, W, 3]) of ``rgb`` uint8 [H, W, 3] with ``hole`` [H, W]."""
