@@ -197,6 +197,33 @@ def summary(times: list[float], flop: float, ref_gflops: float | None = None) ->
     return out
 
 
+def side_by_side(args: argparse.Namespace, column: str, groups: list, labels: dict[str, str], cases: list[dict],
+                 times: dict[str, list[float]], mm: dict, load: float | None) -> list[dict]:
+    """Print a markdown table of the other code against gan-zoo, per group, and return its rows
+    (and write them to ``args.json`` when given).
+
+    ``cases`` hold ``key`` = ``f"{group}|{who}"``, ``macs`` and ``diff``; ``labels`` maps ``who``
+    to the printed name, the other code first and ``"zoo"`` last; the ratio is other / gan-zoo.
+    """
+    other = next(iter(labels))
+    print(f"| {column} | code | seconds (median / min) | fraction of matmul | {other} / gan-zoo | max abs diff |")
+    print("|---|---|---:|---:|---:|---:|")
+    rows = []
+    for group in groups:
+        found = {who: next(c for c in cases if c["key"] == f"{group}|{who}") for who in labels}
+        stats = {who: summary(times[c["key"]], 2 * c["macs"], mm["gflops_median"]) for who, c in found.items()}
+        ratio = stats[other]["seconds_median"] / stats["zoo"]["seconds_median"]
+        for who, label in labels.items():
+            s = stats[who]
+            rows.append({column: group, "code": who, **s, "max_abs_diff": found[who]["diff"]})
+            print(f"| {group} | {label} | {s['seconds_median']:.3f} / {s['seconds_min']:.3f} | {s['fraction_median']:.3f} "
+                  f"| {ratio:.2f}x | {found[who]['diff']:.2e} |")
+    print(f"matmul 4096^2: {mm['seconds_median']:.3f} s median; other processes used {load or 0:.2f} cores on average", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"matmul": mm, "foreign_load_cores": load, "rows": rows}, indent=2))
+    return rows
+
+
 def time_cases(args: argparse.Namespace, cases: list[dict], call) -> tuple[dict[str, list[float]], dict, float | None]:
     """Time ``call(case)`` for every case in interleaved rounds with a 4096^2 fp32 matmul.
 

@@ -18,7 +18,6 @@ difference.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from bench_esrgan import summary, time_cases  # noqa: E402
+from bench_esrgan import side_by_side, time_cases  # noqa: E402
 
 from zoo.archs.stylegan2 import Generator  # noqa: E402
 from zoo.formats import stylegan2 as fmt  # noqa: E402
@@ -97,25 +96,7 @@ def main() -> int:
                 case["net"](case["z"], None)
 
     times, mm, load = time_cases(args, cases, call)
-    rows = []
-    print("| size | code | seconds (median / min) | fraction of matmul | official / gan-zoo | max abs diff |")
-    print("|---|---|---:|---:|---:|---:|")
-    for size in args.sizes:
-        med = {}
-        for who in ("official", "zoo"):
-            case = next(c for c in cases if c["key"] == f"{size}|{who}")
-            s = summary(times[case["key"]], 2 * case["macs"], mm["gflops_median"])
-            med[who] = s
-            rows.append({"size": size, "code": who, **s, "max_abs_diff": case["diff"]})
-        for who in ("official", "zoo"):
-            s = med[who]
-            ratio = med["official"]["seconds_median"] / med["zoo"]["seconds_median"]
-            diff = next(c["diff"] for c in cases if c["size"] == size)
-            print(f"| {size} | {'NVIDIA stylegan2-ada-pytorch' if who == 'official' else 'gan-zoo'} | {s['seconds_median']:.3f} / {s['seconds_min']:.3f} "
-                  f"| {s['fraction_median']:.3f} | {ratio:.2f}x | {diff:.2e} |")
-    print(f"matmul 4096^2: {mm['seconds_median']:.3f} s median; other processes used {load or 0:.2f} cores on average", file=sys.stderr)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"matmul": mm, "foreign_load_cores": load, "rows": rows}, indent=2))
+    side_by_side(args, "size", args.sizes, {"official": "NVIDIA stylegan2-ada-pytorch", "zoo": "gan-zoo"}, cases, times, mm, load)
     return 0
 
 

@@ -18,13 +18,20 @@ SMALL = {
     "resnet": ({"ngf": 4, "n_blocks": 1}, (1, 3, 16, 16), "ResnetGenerator"),
     "stylegan2": ({"z_dim": 8, "w_dim": 8, "img_resolution": 16, "channels": [16, 16, 8], "mapping_layers": 2},
                   (2, 8), "SynthesisNetwork"),
+    "deepfillv2": ({"cnum": 8, "layout": "pt"}, (1, 5, 32, 32), "DeepFillV2"),  # (x, mask): mask made below
 }
 
 
-def small(arch: str) -> tuple[nn.Module, torch.Tensor]:
+def small(arch: str) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The network and its call's arguments."""
     torch.manual_seed(0)
     kwargs, shape, _ = SMALL[arch]
-    return build(arch, kwargs).eval(), torch.rand(shape)
+    x = torch.rand(shape)
+    if arch != "deepfillv2":
+        return build(arch, kwargs).eval(), (x,)
+    mask = torch.zeros(1, 1, *shape[2:])
+    mask[..., 8:20, 10:24] = 1
+    return build(arch, kwargs).eval(), (x, mask)
 
 
 def route_owner(arch: str, net: nn.Module) -> nn.Module:
@@ -39,13 +46,13 @@ def a_leaf_of_the_route(arch: str, net: nn.Module) -> nn.Module:
 
 @pytest.mark.parametrize("arch", sorted(SMALL))
 def test_every_network_honours_hooks_train_mode_autograd_and_the_switch(arch, fast_path_calls):
-    net, x = small(arch)
+    net, x = small(arch)  # x: the call's arguments
     route = SMALL[arch][2]
     with torch.no_grad():
-        fast = net(x)
+        fast = net(*x)
     assert fast_path_calls == [route]
     with fast_path.plain(), torch.no_grad():
-        reference = net(x)
+        reference = net(*x)
     torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
     fast_path_calls.clear()
 
@@ -53,7 +60,7 @@ def test_every_network_honours_hooks_train_mode_autograd_and_the_switch(arch, fa
     seen = []
     handle = conv.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
     with torch.no_grad():
-        hooked = net(x)
+        hooked = net(*x)
     handle.remove()
     assert seen and fast_path_calls == [], "a hooked submodule must run: the plain forward"
     torch.testing.assert_close(hooked, reference, atol=0, rtol=0)
@@ -61,15 +68,15 @@ def test_every_network_honours_hooks_train_mode_autograd_and_the_switch(arch, fa
     own = []
     handle = net.register_forward_hook(lambda m, i, o: own.append(1))
     with torch.no_grad():
-        net(x)  # a hook on the network itself wraps forward: the fast route may run
+        net(*x)  # a hook on the network itself wraps forward: the fast route may run
     handle.remove()
     assert own == [1] and fast_path_calls == [route]
     fast_path_calls.clear()
 
     with torch.no_grad():
-        net.train()(x)  # train mode
+        net.train()(*x)  # train mode
     net.eval()
-    net(x)  # autograd
+    net(*x)  # autograd
     assert fast_path_calls == []
 
 
@@ -77,11 +84,11 @@ def test_without_onednn_every_network_falls_back_to_its_plain_forward(monkeypatc
     monkeypatch.setattr(fast_path, "_HAVE_ONEDNN", False)
     assert not fast_path.have_onednn()
     for arch in SMALL:
-        net, x = small(arch)
+        net, x = small(arch)  # x: the call's arguments
         with torch.no_grad():
-            got = net(x)
+            got = net(*x)
         with fast_path.plain(), torch.no_grad():
-            torch.testing.assert_close(got, net(x), atol=0, rtol=0)
+            torch.testing.assert_close(got, net(*x), atol=0, rtol=0)
     assert fast_path_calls == []
 
 
@@ -113,4 +120,4 @@ def test_pointwise_convolutions_compute_conv_then_activation(act, scalars):
 def test_the_architectures_without_a_fast_route_are_listed():
     """Every other network keeps only its plain forward; the list is checked, so a new one is a decision."""
     assert sorted(set(arch_classes()) - set(SMALL)) == [
-        "deepfillv2", "deepfillv2_d", "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "lpips_vgg16", "nlayer_d", "pixel_d", "stylegan2_d"]
+        "deepfillv2_d", "huggan_cyclegan_d", "huggan_pix2pix_d", "huggan_resnet", "huggan_unet", "lpips_vgg16", "nlayer_d", "pixel_d", "stylegan2_d"]

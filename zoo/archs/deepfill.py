@@ -16,7 +16,8 @@ layout is renamed onto them by ``zoo.formats.deepfill``. This module knows nothi
 
 ``net(x, mask) -> (stage1, stage2)``: x ``[N, 5, H, W]`` = (image in [-1, 1] times (1 - mask),
 ones, mask), mask ``[N, 1, H, W]`` with 1 = hole; both outputs tanh, in [-1, 1]. H and W must be
-multiples of 8. Inside, stage 2 sees ``stage1 * mask + x[:, :3] * (1 - mask)``. The attention's
+multiples of 8. Without autograd on float32 CPU tensors the forward is
+``zoo.archs.deepfill_fast.forward`` (``fast_path.gate``). Inside, stage 2 sees ``stage1 * mask + x[:, :3] * (1 - mask)``. The attention's
 mask of usable background patches comes from the **first** sample's mask and is applied to every
 sample, as in the reference: batch only samples that share one mask (``zoo.tasks.inpaint`` does).
 """
@@ -29,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import deepfill_fast, fast_path
 from .descriptor import Descriptor
 from .limits import ArchLimits, Int, OneOf
 
@@ -42,7 +44,7 @@ class Layout:
 
 LAYOUTS = {"tf": Layout(same_padding=True, tf_nearest=True, fuse=False),
            "pt": Layout(same_padding=False, tf_nearest=False, fuse=True)}
-RATE, FUSE_K, SOFTMAX_SCALE, MASK_DOWN = 2, 3, 10.0, 8
+RATE, SOFTMAX_SCALE, MASK_DOWN = 2, 10.0, 8
 
 
 def same_pad(x: torch.Tensor, k: int, stride: int, rate: int = 1) -> torch.Tensor:
@@ -104,6 +106,16 @@ def _extract(x: torch.Tensor, k: int, stride: int) -> torch.Tensor:
     return patches[0].t().reshape(-1, x.shape[1], k, k)
 
 
+def fuse_diagonal(scores: torch.Tensor) -> torch.Tensor:
+    """The reference's score fusion: a zero-padded 3x3 identity-kernel convolution of the 2-D
+    ``scores``, i.e. each entry plus its two diagonal neighbours (shifted adds: 12x faster on
+    CPU than a one-channel convolution of a 4096x4096 map)."""
+    out = scores.clone()
+    out[1:, 1:] += scores[:-1, :-1]
+    out[:-1, :-1] += scores[1:, 1:]
+    return out
+
+
 def contextual_attention(f: torch.Tensor, mask: torch.Tensor, layout: Layout) -> torch.Tensor:
     """The reference's contextual attention with foreground = background = ``f`` [N, C, h, w]
     (h = H / 4, even): each position becomes a softmax(10 * cosine score)-weighted paste of 4x4
@@ -115,17 +127,16 @@ def contextual_attention(f: torch.Tensor, mask: torch.Tensor, layout: Layout) ->
     hs, ws = small.shape[2:]
     m = downsample(mask[:1], MASK_DOWN, layout.tf_nearest)
     valid = (_extract(m, 3, 1).mean(dim=[1, 2, 3]) == 0).to(f.dtype).reshape(1, -1, 1, 1)  # [1, L, 1, 1]
-    eye = torch.eye(FUSE_K, device=f.device, dtype=f.dtype).reshape(1, 1, FUSE_K, FUSE_K)
     out = []
     for i in range(n):
         patches = _extract(small[i : i + 1], 3, 1)  # [L, C, 3, 3]
         norm = patches.square().sum(dim=[1, 2, 3], keepdim=True).sqrt().clamp_min(1e-4)
         scores = F.conv2d(F.pad(small[i : i + 1], [1, 1, 1, 1]), patches / norm)  # [1, L, hs, ws]
         if layout.fuse:
-            scores = F.conv2d(scores.reshape(1, 1, hs * ws, hs * ws), eye, padding=1)
-            scores = scores.reshape(1, hs, ws, hs, ws).permute(0, 2, 1, 4, 3).reshape(1, 1, hs * ws, hs * ws)
-            scores = F.conv2d(scores, eye, padding=1)
-            scores = scores.reshape(1, ws, hs, ws, hs).permute(0, 2, 1, 4, 3)
+            scores = fuse_diagonal(scores.reshape(hs * ws, hs * ws))
+            scores = scores.reshape(hs, ws, hs, ws).permute(1, 0, 3, 2).reshape(hs * ws, hs * ws)
+            scores = fuse_diagonal(scores)
+            scores = scores.reshape(ws, hs, ws, hs).permute(1, 0, 3, 2)
         scores = scores.reshape(1, hs * ws, hs, ws) * valid
         attention = F.softmax(scores * SOFTMAX_SCALE, dim=1) * valid
         out.append(F.conv_transpose2d(attention, raw[i], stride=RATE, padding=1) / 4.0)
@@ -218,6 +229,8 @@ class DeepFillV2(nn.Module):
         if h % 8 or w % 8 or x.shape[1] != self.cnum_in or mask.shape != (n, 1, h, w):
             raise ValueError(f"DeepFill v2 takes x [N, {self.cnum_in}, H, W] and mask [N, 1, H, W] with H, W multiples "
                              f"of 8, not {list(x.shape)} and {list(mask.shape)}")
+        if fast_path.gate(self, x):
+            return deepfill_fast.forward(self, x, mask)
         stage1 = torch.tanh(self._run(COARSE, x))
         xnow = stage1 * mask + x[:, :3] * (1.0 - mask)
         hallu = self._run(CONV_BRANCH, xnow)
