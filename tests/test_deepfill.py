@@ -276,3 +276,14 @@ def test_the_tab_example_is_a_photo_and_its_mask(folder, monkeypatch):
         assert image.size == mask.size and 0.01 < hole.mean() < 0.3
         out = tab.inpaint_from_editor({"background": image, "layers": []}, mask, "x", 0, None)
         assert np.array_equal(np.asarray(out)[~hole], np.asarray(image.convert("RGB"))[~hole])
+
+
+def test_native_is_refused_before_its_attention_outgrows_memory(folder):
+    task = zoo.load(folder)
+    image = Image.new("RGB", (1600, 1600), (90, 120, 150))
+    hole = np.zeros((1600, 1600), dtype=bool)
+    hole[700:760, 700:760] = True
+    with pytest.raises(ImageError, match=r"1600x1600 in one pass needs about 21 GB .* use the windows strategy"):
+        task(image, hole, strategy="native")
+    out = np.asarray(task(image, hole))  # auto: windows
+    assert np.array_equal(out[~hole], np.asarray(image)[~hole])

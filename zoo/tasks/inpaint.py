@@ -10,7 +10,8 @@ saves them.
 Strategies (``strategy``):
 
 * ``"native"``: the whole image at its own size, padded (edge pixels, marked known) to multiples
-  of 8. Memory and time grow with the image (the attention compares every pair of patches).
+  of 8. Memory grows with the square of the image's area (the attention compares every pair of
+  8x8 patches: 9 GB at 1280x1280); above ``MAX_ATTENTION_BYTES`` (6 GiB) it is refused.
 * ``"windows"``: a context window around each connected hole (``zoo.tasks.windows``: the hole's
   box grown by ``margin``, shifted inward at the borders, overlapping windows merged), scaled so
   that its longer side is the model's trained size (256 for the releases), inpainted, scaled
@@ -44,6 +45,10 @@ MAX_FEATHER = 64
 NATIVE_MAX_SIDE = 512  # "auto": longer sides up to this run whole
 DEFAULT_MARGIN = 128  # context pixels around each hole (IOPaint's crop margin)
 STRATEGIES = ("auto", "native", "windows")
+# The attention compares every pair of 8x8-pixel patches: its score maps take about
+# ATTENTION_COPIES x patches^2 float32 values (measured: 9.0 GB peak at 1280x1280, 25,600 patches).
+ATTENTION_COPIES = 3.5
+MAX_ATTENTION_BYTES = 6 * 2**30
 
 
 def mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
@@ -163,6 +168,11 @@ class Inpainter(Task):
     def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """The network's composite (uint8 [H, W, 3]) of ``rgb`` uint8 [H, W, 3] with ``hole`` [H, W]."""
         h, w = hole.shape
+        patches = -(-h // 8) * -(-w // 8)
+        need = ATTENTION_COPIES * patches**2 * 4
+        if need > MAX_ATTENTION_BYTES:
+            raise ImageError(f"inpainting {w}x{h} in one pass needs about {need / 2**30:.0f} GB for the attention; "
+                             "use the windows strategy (the default for large images)")
         ph, pw = -h % 8, -w % 8
         image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1
         m = torch.from_numpy(hole.astype(np.float32))[None, None]
