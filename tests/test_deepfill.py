@@ -287,3 +287,20 @@ def test_native_is_refused_before_its_attention_outgrows_memory(folder):
         task(image, hole, strategy="native")
     out = np.asarray(task(image, hole))  # auto: windows
     assert np.array_equal(out[~hole], np.asarray(image)[~hole])
+
+
+def test_cli_refuses_non_images_and_models_of_other_tasks(folder, tmp_path, capsys):
+    from conftest import PARITY as parity
+
+    photo(64, 48).save(tmp_path / "in.png")
+    Image.fromarray(holes(64, 48).astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    rrdb = next((parity / "esrgan").rglob("*.pth"))
+    cases = [([str(tmp_path / "notes.png"), str(tmp_path / "mask.png")], str(folder), "notes.png"),
+             ([str(tmp_path / "in.png"), str(tmp_path / "notes.png")], str(folder), "notes.png"),
+             ([str(tmp_path / "in.png"), str(tmp_path / "mask.png")], str(rrdb), "not an inpainting network")]
+    for inputs, model, message in cases:
+        code = cli.main(["inpaint", *inputs, str(tmp_path / "out.png"), "--model", model])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "out.png").exists()
