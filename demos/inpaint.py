@@ -83,9 +83,17 @@ def inpaint_from_editor(value: dict | None, mask_upload: Image.Image | None, mod
     return inpaint(image, mask, model, dilation, progress=progress)  # a mask of another size is refused there
 
 
-def keep_original(value: dict | None) -> Image.Image | None:
-    """The uploaded image as it was, before the editor rescales it for display."""
-    return (value or {}).get("background")
+def keep_original(value: dict | None, original: Image.Image | None = None) -> Image.Image | None:
+    """The image being edited at its own size: the editor's background, unless ``original`` (kept
+    from the upload) is that same picture at a larger size (the editor shows a rescaled copy)."""
+    background = (value or {}).get("background")
+    if background is None or original is None or original.size == background.size:
+        return background
+    if abs(original.width / original.height - background.width / background.height) > 0.01 or original.width < background.width:
+        return background
+    shrunk = np.asarray(original.convert("RGB").resize(background.size, Image.BILINEAR), dtype=np.float32)
+    same = np.abs(shrunk - np.asarray(background.convert("RGB"), dtype=np.float32)).mean() < 8
+    return original if same else background
 
 
 def model_details(name: str) -> str:
@@ -124,7 +132,9 @@ def build_tab() -> gr.Tab:
                     if (EXAMPLES_DIR / photo).is_file() and (EXAMPLES_DIR / mask).is_file()]
         if examples:
             gr.Examples(examples=examples, inputs=[editor, mask_upload], label="Example: remove the spoon")
+        # kept on every change too, so an example or a new picture replaces the previous upload
         editor.upload(keep_original, inputs=editor, outputs=original, api_visibility="private")
+        editor.change(keep_original, inputs=[editor, original], outputs=original, api_visibility="private")
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         run.click(inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,
                   api_visibility="private", concurrency_limit=1)

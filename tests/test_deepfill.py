@@ -304,3 +304,16 @@ def test_cli_refuses_non_images_and_models_of_other_tasks(folder, tmp_path, caps
         err = capsys.readouterr().err
         assert code == 1 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_the_tab_keeps_the_upload_only_while_it_is_the_picture_shown():
+    pytest.importorskip("gradio")
+    from demos import inpaint as tab
+
+    upload = photo(640, 480)
+    shown = upload.resize((320, 240))  # the editor's rescaled copy of it
+    assert tab.keep_original({"background": upload}) is upload
+    assert tab.keep_original({"background": shown}, upload) is upload  # strokes on the rescaled copy
+    other = photo(320, 240).transpose(Image.FLIP_LEFT_RIGHT)  # an example or a new picture
+    assert tab.keep_original({"background": other}, upload) is other
+    assert tab.keep_original({"background": None}, upload) is None
