@@ -15,7 +15,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[app,weights,perceptual,test]"
+	$(PY) -m pip install --quiet -e ".[app,weights,perceptual,train,test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

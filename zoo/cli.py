@@ -416,6 +416,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import loop
+    from .train.recipe import parse_sets
+
+    cls = loop.recipe_class(args.recipe)
+    values = {k: v for k, v in (("data", args.data), ("data_b", args.data_b), ("eval_data", args.eval_data),
+                                ("steps", args.steps), ("batch", args.batch), ("seed", args.seed)) if v is not None}
+    values.update(parse_sets(cls.Options, args.set or []))
+    options = loop.options_for(args.recipe, **values)
+    if not options.data:
+        return _fail("--data is required (a folder, an IDX file or offline:NAME)")
+    out = loop.train(args.recipe, options, Path(args.run), device=args.device, progress=not args.quiet,
+                     stop_after=args.stop_after)
+    if out.exists():
+        print(f"exported {out}")
+    else:
+        print(f"checkpoint saved in {args.run}; run the same command again to continue")
+    return 0
+
+
+def _add_train(sub) -> None:
+    from .train import RECIPES
+
+    p = sub.add_parser("train", help="train a model with one of the recipes (resumable; torchrun for several processes)")
+    p.add_argument("recipe", choices=RECIPES)
+    p.add_argument("run", metavar="RUN", help="run folder: checkpoint, samples, and the export in RUN/model")
+    p.add_argument("--data", help="training images: a folder, an IDX file, or offline:NAME")
+    p.add_argument("--data-b", help="the second folder (pix2pix: B matched by name; CycleGAN: domain B)")
+    p.add_argument("--eval-data", help="held-out images for the card's quality figures")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch", type=int, help="global batch (split over torchrun's processes)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="any recipe option (repeatable)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N steps of this call (resume later)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+
 def _add_image_job_options(p) -> None:
     """The options every image-in, image-out command shares (``_image_job``)."""
     p.add_argument("--device", default="cpu")
@@ -550,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for add_command in TASK_COMMANDS:
         add_command(sub)
+
+    _add_train(sub)
 
     p = sub.add_parser("serve", help="start the Gradio app")
     p.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,123 @@
+"""Named offline datasets: the data the bundled demo weights were trained on, by name.
+
+``zoo train ... --data offline:NAME`` uses one of these instead of a folder, so a card can name
+its data and licence and the README's command reproduces the run on any machine with the same
+Debian packages. Each photo set is split by a fixed rule into training and held-out images (the
+held-out ones are what the cards' quality figures are measured on).
+
+* ``mate-nature``: the 12 nature photos of Debian's ``mate-backgrounds`` (GPL-2+, large JPEGs in
+  ``/usr/share/backgrounds/mate/nature``). Held out: every sixth in name order (GreenMeadow,
+  YellowFlower). ``mate-nature-a`` / ``mate-nature-b`` halve the training photos (alternately)
+  for CycleGAN's two unpaired domains.
+* ``fashion-mnist``: Debian's ``dataset-fashion-mnist`` (MIT; 60,000 training and 10,000 test
+  images, 28x28 gray, 10 labelled classes), read from its IDX files.
+
+``cartoon`` is the classical stylisation that makes CycleGAN's second domain out of *other*
+photos than its first: median smoothing, colour posterisation and dark Sobel edges. Because it is
+a known function, a held-out photo's true stylisation exists, so the CycleGAN card can measure
+photo -> cartoon against it (the model never sees a pair in training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ZooError
+
+MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+HELD_OUT_EVERY = 6  # every sixth photo in name order is held out (index 5, 11, ...)
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@dataclass(frozen=True)
+class OfflineDataset:
+    name: str
+    description: str
+    licence: str
+    package: str  # the Debian package that provides it
+    path: Path
+    select: Callable[[list[Path]], list[Path]] | None = None
+    style: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def training_photos(files: list[Path]) -> list[Path]:
+    return [f for i, f in enumerate(files) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
+
+
+def held_out_photos(files: list[Path]) -> list[Path]:
+    return [f for i, f in enumerate(files) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+
+
+def cartoon(rgb: np.ndarray, *, levels: int = 4, edge: float = 0.12) -> np.ndarray:
+    """``[H, W, 3]`` uint8 -> its cartoon: 5x5 median, ``levels`` levels per channel, dark edges
+    where the Sobel gradient of the smoothed luma exceeds ``edge`` (of the full range)."""
+    from scipy import ndimage
+
+    smooth = ndimage.median_filter(rgb, size=(5, 5, 1)).astype(np.float32)
+    step = 256.0 / levels
+    poster = (np.floor(smooth / step) + 0.5) * step
+    luma = smooth @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
+    grad = np.hypot(ndimage.sobel(luma, 0), ndimage.sobel(luma, 1)) / 4.0
+    out = np.where((grad > edge)[:, :, None], poster * 0.25, poster)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+DATASETS = {
+    d.name: d
+    for d in (
+        OfflineDataset("mate-nature", "the nature photos of Debian's mate-backgrounds (training split)", "GPL-2.0-or-later",
+                       "mate-backgrounds", MATE_NATURE, training_photos),
+        OfflineDataset("mate-nature-held-out", "the held-out nature photos of mate-backgrounds", "GPL-2.0-or-later",
+                       "mate-backgrounds", MATE_NATURE, held_out_photos),
+        OfflineDataset("mate-nature-a", "half of the mate-backgrounds training photos (domain A: photos)", "GPL-2.0-or-later",
+                       "mate-backgrounds", MATE_NATURE, lambda fs: training_photos(fs)[0::2]),
+        OfflineDataset("mate-nature-b-cartoon", "the other half of the mate-backgrounds training photos, cartoon-stylised "
+                       "(domain B)", "GPL-2.0-or-later", "mate-backgrounds", MATE_NATURE, lambda fs: training_photos(fs)[1::2],
+                       cartoon),
+        OfflineDataset("fashion-mnist", "Fashion-MNIST's 60,000 training images (28x28 gray)", "MIT", "dataset-fashion-mnist",
+                       FASHION_MNIST / "train-images-idx3-ubyte.gz"),
+        OfflineDataset("fashion-mnist-test", "Fashion-MNIST's 10,000 test images (28x28 gray)", "MIT", "dataset-fashion-mnist",
+                       FASHION_MNIST / "t10k-images-idx3-ubyte.gz"),
+    )
+}
+
+PREFIX = "offline:"
+
+
+def lookup(spec: str) -> OfflineDataset:
+    name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
+    if name not in DATASETS:
+        raise ZooError(f"unknown offline dataset {name!r}; known: {', '.join(DATASETS)}")
+    found = DATASETS[name]
+    if not found.path.exists():
+        raise ZooError(f"offline dataset {name} needs the Debian package {found.package} (apt install {found.package})")
+    return found
+
+
+def image_set(spec: str | Path, *, channels: int = 3, load_side: int | None = None):
+    """``offline:NAME`` or a folder / IDX file -> ``data.ImageSet`` (stylised where the dataset says)."""
+    from .data import ImageSet
+
+    if isinstance(spec, str) and spec.startswith(PREFIX):
+        found = lookup(spec)
+        images = ImageSet.from_source(found.path, channels=channels, load_side=load_side, select=found.select)
+        if found.style is not None:
+            images.images = [found.style(a) for a in images.images]
+        images.description = f"{PREFIX}{found.name} ({found.description}; {found.licence})"
+        return images
+    return ImageSet.from_source(Path(spec), channels=channels, load_side=load_side)
+
+
+def describe_source(spec: str | Path) -> dict:
+    """What a card says about a data source: name, description and licence where known."""
+    if isinstance(spec, str) and spec.startswith(PREFIX):
+        found = lookup(spec)
+        return {"data": f"{PREFIX}{found.name}", "description": found.description, "licence": found.licence,
+                "package": found.package}
+    return {"data": str(spec), "description": "a user folder", "licence": "that of the images"}

@@ -1,0 +1,1 @@
+"""One module per training recipe, named as in ``zoo.train.RECIPES``, each with ``RECIPE``."""
