@@ -70,16 +70,37 @@ def model_label(info: ModelInfo) -> str:
     return f"{info.title} ({info.name}) · {where}"
 
 
+def weights_note(info: ModelInfo) -> str:
+    """What the details line says about the weights: the demo weights bundled with gan-zoo, or none."""
+    from zoo.catalog.bundled import is_demo
+
+    if not is_demo(info):
+        return ""
+    return ("  \n*Demo-quality weights bundled with gan-zoo, trained on a CPU with offline data (the model card gives the "
+            "data, the training command and the measured quality). Import the released weights for real results.*")
+
+
 def model_choices(task: str) -> list[tuple[str, str]]:
     """(label, name) pairs of every registry entry of ``task``, in registry order."""
     return [(model_label(m), m.name) for m in zoo.list_models(task=task)]
 
 
+def offline_default(task: str, preferred: str) -> str:
+    """A tab's default model: ``preferred`` when it works offline, else the first entry of ``task``
+    that does (the bundled demo weights when nothing else is here), else ``preferred``."""
+    names = [m.name for m in zoo.list_models(task=task)]
+    if preferred in names and available_offline(zoo.info(preferred)):
+        return preferred
+    return next((name for name in names if available_offline(zoo.info(name))), preferred)
+
+
 def choices_and_default(task: str, preferred: str) -> tuple[list[tuple[str, str]], str | None]:
-    """The dropdown choices of ``task`` and its initial value: ``preferred`` if registered, else the first."""
+    """The dropdown choices of ``task`` and its initial value (``offline_default``; None when the
+    task has no entry at all)."""
     choices = model_choices(task)
     names = [name for _, name in choices]
-    return choices, preferred if preferred in names else (names[0] if names else None)
+    default = offline_default(task, preferred)
+    return choices, default if default in names else (names[0] if names else None)
 
 
 def strip_front_matter(text: str) -> str:

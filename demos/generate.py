@@ -18,11 +18,12 @@ from PIL import Image
 import zoo
 from zoo.errors import ZooError
 
-from .common import ModelCache, available_offline, choices_and_default, model_choices, task_model, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, offline_default, model_choices, task_model, user_error, user_errors, weights_note
 
 LABEL = "Generate"  # the tab's title
 
-DEFAULT_MODEL = "stylegan2-ffhq"
+PREFERRED_MODEL = "stylegan2-ffhq"  # the released default, used whenever it is here
+DEFAULT_MODEL = offline_default("generate", PREFERRED_MODEL)  # else a model that works offline (bundled demo weights)
 METHOD_CHOICES = [("SeFa (closed-form, from the weights)", "sefa"), ("GANSpace (PCA of sampled W, in std units)", "ganspace")]
 SLIDERS = 5  # directions 0..4 of the chosen method
 NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
@@ -124,7 +125,7 @@ def model_details(name: str) -> str:
     offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
     cond = f" · conditional ({info.options.c_dim} classes)" if info.options.c_dim else ""
     return (f"**{info.title}** · {info.options.resolution} px{cond} · {offline}  \n{info.description}  \n"
-            f"Licence: {info.licence} (see its card in the Model zoo tab)")
+            f"Licence: {info.licence} (see its card in the Model zoo tab){weights_note(info)}")
 
 
 def refresh_choices(name: str | None) -> tuple[Any, str]:
@@ -138,7 +139,7 @@ def on_model_change(name: str) -> str:
 
 def build_tab() -> gr.Tab:
     """The Generate tab; call inside a ``gr.Blocks`` context."""
-    choices, default = choices_and_default("generate", DEFAULT_MODEL)
+    choices, default = choices_and_default("generate", PREFERRED_MODEL)
     with gr.Tab(LABEL, id="generate") as tab:
         gr.Markdown("Images from NVIDIA's StyleGAN2 generators. A seed names an image (the same as NVIDIA's `generate.py`); "
                     "truncation trades variety for typicality; style mixing takes the later layers from a second seed.")

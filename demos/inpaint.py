@@ -22,11 +22,12 @@ from PIL import Image
 import zoo
 from zoo.tasks import images
 
-from .common import ModelCache, available_offline, choices_and_default, task_model, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, offline_default, task_model, user_error, user_errors, weights_note
 
 LABEL = "Inpaint"  # the tab's title
 
-DEFAULT_MODEL = "deepfill-places2"
+PREFERRED_MODEL = "deepfill-places2"  # the released default, used whenever it is here
+DEFAULT_MODEL = offline_default("inpaint", PREFERRED_MODEL)  # else a model that works offline (bundled demo weights)
 APP_MAX_MEGAPIXELS = 4.0  # the demo's input limit unless ZOO_MAX_MEGAPIXELS says otherwise
 
 INPAINTERS = ModelCache(size=2)
@@ -99,7 +100,8 @@ def keep_original(value: dict | None, original: Image.Image | None = None) -> Im
 def model_details(name: str) -> str:
     info = zoo.info(name)
     offline = "works offline" if available_offline(info) else "needs its file imported (see the Model zoo tab)"
-    return f"**{info.title}** · {info.licence} (non-commercial) · {offline}  \n{info.description}"
+    terms = " (non-commercial)" if "NC" in info.licence else ""
+    return f"**{info.title}** · {info.licence}{terms} · {offline}  \n{info.description}{weights_note(info)}"
 
 
 def on_model_change(name: str) -> str:
@@ -109,7 +111,7 @@ def on_model_change(name: str) -> str:
 
 def build_tab() -> gr.Tab:
     """The Inpaint tab; call inside a ``gr.Blocks`` context."""
-    choices, default = choices_and_default("inpaint", DEFAULT_MODEL)
+    choices, default = choices_and_default("inpaint", PREFERRED_MODEL)
     with gr.Tab(LABEL, id="inpaint") as tab:
         gr.Markdown("Remove things from a photo: paint over them with the brush (or upload a mask, white = fill) "
                     "and DeepFill v2 fills them in. Pixels outside the painted area are returned unchanged.")

@@ -23,11 +23,12 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 from zoo.tasks import images
 
-from .common import ModelCache, available_offline, choices_and_default, model_choices, one_line, task_model, user_error, user_errors
+from .common import ModelCache, available_offline, choices_and_default, offline_default, model_choices, one_line, task_model, user_error, user_errors, weights_note
 
 LABEL = "Translate"  # the tab's title
 
-DEFAULT_MODEL = "cyclegan-horse2zebra"
+PREFERRED_MODEL = "cyclegan-horse2zebra"  # the released default, used whenever it is here
+DEFAULT_MODEL = offline_default("translate", PREFERRED_MODEL)  # else a model that works offline (bundled demo weights)
 SIZE_CHOICES = [
     ("Auto (training scale for U-Nets, native for ResNets)", "auto"),
     ("Training scale (short side to 256, translate, resize back)", "trained"),
@@ -92,7 +93,8 @@ def model_details(name: str) -> str:
     offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
     directions = "; ".join(label for label, _ in direction_choices(info))
     mode = f"test mode {info.options.test_mode}"
-    return f"**{info.title}** · {info.licence} · {offline} · {mode}  \n{info.description}  \nDirections: {directions}"
+    return (f"**{info.title}** · {info.licence} · {offline} · {mode}  \n{info.description}  \nDirections: {directions}"
+            f"{weights_note(info)}")
 
 
 def on_model_change(name: str) -> tuple[Any, str]:
@@ -115,7 +117,7 @@ def example_files() -> list[str]:
 
 def build_tab() -> gr.Tab:
     """The Translate tab; call inside a ``gr.Blocks`` context."""
-    choices, default = choices_and_default("translate", DEFAULT_MODEL)
+    choices, default = choices_and_default("translate", PREFERRED_MODEL)
     info = zoo.info(default) if default else None
     directions = direction_choices(info) if info else []
 

@@ -31,6 +31,7 @@ import app  # noqa: E402
 import zoo  # noqa: E402
 from demos import common, model_zoo  # noqa: E402
 from demos import generate as gen  # noqa: E402
+from demos import inpaint as ip  # noqa: E402
 from demos import translate as tr  # noqa: E402
 from demos import upscale as up  # noqa: E402
 from zoo import cache as zoo_cache, converted, registry, weights  # noqa: E402
@@ -136,18 +137,21 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert [p["parameter_name"] for p in params] == ["image", "model", "direction", "size", "test_mode"]
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:]}
-    assert defaults == {"model": "cyclegan-horse2zebra", "direction": "AtoB", "size": "auto", "test_mode": "default"}
+    assert defaults == {"model": tr.DEFAULT_MODEL, "direction": "AtoB", "size": "auto", "test_mode": "default"}
     params = endpoints["/generate"]["parameters"]
     assert all(p["parameter_has_default"] for p in params)  # callable with no arguments
     assert {p["parameter_name"]: p["parameter_default"] for p in params} == {
-        "model": "stylegan2-ffhq", "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1, "mix_layer": 8,
+        "model": gen.DEFAULT_MODEL, "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1, "mix_layer": 8,
         "method": "sefa", "d0": 0.0, "d1": 0.0, "d2": 0.0, "d3": 0.0, "d4": 0.0, "edit_first": 0, "edit_last": 18}
     params = endpoints["/project"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["photo", "model", "steps", "space"]
     assert params[0]["parameter_has_default"] is False and all(p["parameter_has_default"] for p in params[1:])
     params = endpoints["/inpaint"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image", "mask", "model", "dilation"]
-    assert {p["parameter_name"]: p["parameter_default"] for p in params[2:]} == {"model": "deepfill-places2", "dilation": 0}
+    assert {p["parameter_name"]: p["parameter_default"] for p in params[2:]} == {"model": ip.DEFAULT_MODEL, "dilation": 0}
+    # the released defaults are not here, so every tab starts on a model that works offline
+    for tab in (tr, gen, ip):
+        assert tab.DEFAULT_MODEL == tab.PREFERRED_MODEL or "demo" in zoo.info(tab.DEFAULT_MODEL).tags
 
 
 def test_server_address(monkeypatch):
@@ -414,14 +418,14 @@ def seeded(offline_cache, tmp_path, monkeypatch):
 
 def test_translate_function_matches_the_library(seeded):
     image = _image("RGB", size=(40, 36))
-    out = tr.translate(image)  # defaults: cyclegan-horse2zebra, AtoB, auto size, the model's test mode
+    out = tr.translate(image, TRANSLATOR)  # defaults: AtoB, auto size, the model's test mode
     assert out.size == (40, 36) and out.mode == "RGB"
     library = zoo.load(TRANSLATOR)
     assert np.array_equal(np.asarray(out), np.asarray(library(image)))
     back = tr.translate(image, TRANSLATOR, "BtoA", "trained")
     assert np.array_equal(np.asarray(back), np.asarray(library(image, direction="BtoA", size="trained")))
     assert tr.TRANSLATORS.names() == [TRANSLATOR]
-    rgba = tr.translate(_image("RGBA", size=(40, 36)))
+    rgba = tr.translate(_image("RGBA", size=(40, 36)), TRANSLATOR)
     assert rgba.mode == "RGBA" and np.array_equal(np.asarray(rgba)[:, :, 3], np.asarray(_image("RGBA", size=(40, 36)))[:, :, 3])
 
 

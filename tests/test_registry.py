@@ -45,7 +45,7 @@ REQUIRED_TRANSLATE = {
 }
 HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit",
               "LicenseRef-NVIDIA-Source-Code-License": "other", "BSD-3-Clause AND BSD-2-Clause": "other",
-              "CC-BY-NC-4.0": "cc-by-nc-4.0"}  # the Hub's "other" + license_name
+              "CC-BY-NC-4.0": "cc-by-nc-4.0", "GPL-2.0-or-later": "other"}  # the Hub's "other" + license_name
 
 # junyanz/pytorch-CycleGAN-and-pix2pix publishes its generators only on the authors' Berkeley
 # server, and its download scripts fetch them over plain http: there is no https location or

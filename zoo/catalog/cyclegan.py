@@ -13,7 +13,9 @@ there is no dropout, so plain eval mode is the official behaviour.
 
 from __future__ import annotations
 
-from ..registry import register
+from ..registry import BundledSource, Direction, register
+from ..tasks.options import TranslateOptions
+from .bundled import bundled_entry
 from .translation import translation_entry
 
 URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models"
@@ -133,5 +135,20 @@ ENTRIES = [
     for row in TABLE
 ]
 
-for _entry_info in ENTRIES:
+# Trained by gan-zoo (zoo train cyclegan ...) on unpaired halves of the mate-backgrounds nature
+# photos, the second half cartoon-stylised (zoo.train.datasets.cartoon).
+PHOTO2CARTOON = bundled_entry(
+    "cyclegan-photo2cartoon", family="cyclegan", task="translate", title="CycleGAN photo ↔ cartoon (demo, bundled)",
+    description="Turns a photo into a flat-colour cartoon with dark outlines, and back (a small ResNet pair trained here "
+                "on 10 unpaired nature photos: demo quality).",
+    licence="GPL-2.0-or-later", arch="resnet", paper=PAPER, tags=("photo", "style"),
+    arch_kwargs={"input_nc": 3, "output_nc": 3, "ngf": 24, "norm": "instance", "use_dropout": False, "n_blocks": 6,
+                 "padding_type": "reflect"},
+    options=TranslateOptions(directions=(
+        Direction("AtoB", "photo", "cartoon", (BundledSource(folder="cyclegan-photo2cartoon/AtoB"),)),
+        Direction("BtoA", "cartoon", "photo", (BundledSource(folder="cyclegan-photo2cartoon/BtoA"),)),
+    ), test_mode="eval", resolution=256),
+)
+
+for _entry_info in (*ENTRIES, PHOTO2CARTOON):
     register(_entry_info)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..registry import ManualSource, ModelInfo, register
 from ..tasks.options import InpaintOptions
+from .bundled import bundled_entry
 
 DRIVE = "https://drive.google.com/file/d/{}/view"
 PAPER = "https://arxiv.org/abs/1806.03589"
@@ -41,3 +42,12 @@ ENTRIES = [
     ))
     for name, file, drive_id, layout, dataset, title in TABLE
 ]
+
+# Trained by gan-zoo (zoo train deepfill --data offline:mate-nature ...), pt layout, cnum 24.
+NATURE = register(bundled_entry(
+    "deepfill-nature", family="deepfill", task="inpaint", title="DeepFill v2 nature photos (demo, bundled)",
+    description="Free-form inpainting (a small DeepFill v2 trained here on 10 nature photos at 128 px: demo quality).",
+    licence="GPL-2.0-or-later", arch="deepfillv2", paper=PAPER, tags=("scenes",),
+    arch_kwargs={"cnum": 24, "cnum_in": 5, "layout": "pt"},
+    options=InpaintOptions(trained_size=128, dataset="mate-backgrounds nature photos"),
+))

@@ -13,7 +13,9 @@ cards): the running statistics stored in these files are not what upstream's ``t
 
 from __future__ import annotations
 
-from ..registry import register
+from ..registry import BundledSource, Direction, register
+from ..tasks.options import TranslateOptions
+from .bundled import bundled_entry
 from .translation import translation_entry
 
 URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch"
@@ -66,5 +68,18 @@ ENTRIES = [
     for row in TABLE
 ]
 
-for _entry_info in ENTRIES:
+# Trained by gan-zoo (zoo train pix2pix ... --set paired=gray) on the mate-backgrounds nature photos:
+# gray in, colour out; the translate task keeps the input's luma and takes only the chroma from it.
+COLORIZE = bundled_entry(
+    "pix2pix-colorize", family="pix2pix", task="translate", title="pix2pix colorize (demo, bundled)",
+    description="Colours a grayscale photo (a small U-Net trained here on 10 nature photos: demo quality). Colour photos "
+                "are reduced to gray first; the result keeps the input's brightness at full resolution.",
+    licence="GPL-2.0-or-later", arch="unet", paper=PAPER, tags=("photo", "colorize"),
+    arch_kwargs={"input_nc": 1, "output_nc": 3, "num_downs": 6, "ngf": 16, "norm": "batch", "use_dropout": True},
+    options=TranslateOptions(directions=(Direction("AtoB", "grayscale photo", "colour photo",
+                                                   (BundledSource(folder="pix2pix-colorize"),)),),
+                             test_mode="official", resolution=256),
+)
+
+for _entry_info in (*ENTRIES, COLORIZE):
     register(_entry_info)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ..registry import ModelInfo, UrlSource, register
 from ..tasks.options import GenerateOptions
+from .bundled import bundled_entry
 
 URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained"
 NGC_URL = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files"  # the stylegan3 repo's
@@ -97,5 +98,16 @@ ENTRIES = [
     for name, file, title, description, dataset, resolution, c_dim, tags, arch_kwargs in TABLE
 ] + [_ngc_entry(*row) for row in NGC_TABLE]
 
-for _entry_info in ENTRIES:
+# Trained by gan-zoo (zoo train stylegan2 --data offline:fashion-mnist ...).
+FASHION = bundled_entry(
+    "stylegan2-fashion-32", family="stylegan2", task="generate", title="StyleGAN2 Fashion-MNIST (32 px, demo, bundled)",
+    description="Clothing and shoe silhouettes, 32x32 gray (a small StyleGAN2 trained here on Fashion-MNIST: demo quality).",
+    licence="MIT", arch="stylegan2", paper=PAPER, tags=("clothes",),
+    arch_kwargs={"z_dim": 128, "w_dim": 128, "img_resolution": 32, "img_channels": 1, "channels": [128, 128, 64, 32],
+                 "mapping_layers": 4, "architecture": "skip"},
+    options=GenerateOptions(resolution=32, dataset="Fashion-MNIST"),
+    sha256="39df30a209c126e32ce0e035b3f3f10a2e4275e4666458a56670bfcb407a2cf2",
+)
+
+for _entry_info in (*ENTRIES, FASHION):
     register(_entry_info)

@@ -80,7 +80,8 @@ class Translator(Task):
         options = info.options if isinstance(info.options, TranslateOptions) else None  # None: a file, no entry
         self.test_mode_default: str = options.test_mode if options else family(folder_config["family"]).task_defaults.get("test_mode", "eval")
         self.test_mode = test_mode or self.test_mode_default
-        self.resolution = options.resolution if options else DEFAULT_RESOLUTION
+        self.resolution = options.resolution if options else int(trained_option(folder_config, "resolution") or DEFAULT_RESOLUTION)
+        self.colorizer = is_colorizer(folder_config)
         default = info.directions[0].name if info.directions else "AtoB"
         self._nets: dict[str, nn.Module] = {default: self._prepare(self.net)}
         self._descriptors: dict[str, Descriptor] = {default: self.descriptor}
@@ -181,6 +182,9 @@ class Translator(Task):
                 f"the image is {width}x{height}; {self.name} translates at native size only from {least} pixels on each "
                 f"side (it needs multiples of {d.size_multiple}); use size='trained'"
             )
+        if self.colorizer and not planes.gray:
+            planes = images.Planes(color=(planes.color @ np.asarray(images.LUMA, dtype=planes.color.dtype))[:, :, None],
+                                   alpha=planes.alpha, bits=planes.bits, gray=True)
         color = images.match_channels(planes, d.in_channels, self.name)
         x = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None] * 2 - 1
         with torch.inference_mode():
@@ -190,7 +194,10 @@ class Translator(Task):
                     progress(1, 1)
             else:
                 y = self._run_native(net, d, x, tile, overlap, progress)
-        out = images.quantize(((y[0].float() + 1) / 2).permute(1, 2, 0).cpu().numpy(), planes.bits)
+        rgb = ((y[0].float() + 1) / 2).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        if self.colorizer and rgb.shape[2] == 3:
+            rgb = keep_luma(rgb, color[:, :, 0])
+        out = images.quantize(rgb, planes.bits)
         return images.merge_array(out, None if planes.alpha is None else images.quantize(planes.alpha, planes.bits))
 
     # -- internals -----------------------------------------------------------------------------
@@ -230,6 +237,27 @@ class Translator(Task):
             run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile if tiled else 0, overlap=overlap,
                       multiple=multiple, progress=progress)
         return out[:, :, :height, :width]
+
+
+def trained_option(folder_config: dict[str, Any], key: str) -> Any:
+    """An option of the ``zoo train`` run that made this folder (None for converted checkpoints)."""
+    source = folder_config.get("source") or {}
+    return (source.get("options") or {}).get(key) if source.get("kind") == "trained" else None
+
+
+def is_colorizer(folder_config: dict[str, Any]) -> bool:
+    """True for a model trained to colour the luma of photos (``zoo train pix2pix --set paired=gray``):
+    colour inputs are then reduced to their luma, and the output keeps the input's luma."""
+    return trained_option(folder_config, "paired") == "gray"
+
+
+def keep_luma(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """``rgb`` [H, W, 3] in [0, 1] with its luma replaced by ``luma`` [H, W] (BT.601 YCbCr, the
+    luma the input was made with): the network contributes only the chroma, so the colourised
+    photo is as sharp as the input even though the network ran at its trained scale."""
+    weights = np.asarray(images.LUMA, dtype=np.float32)
+    delta = luma.astype(np.float32) - rgb.astype(np.float32) @ weights
+    return np.clip(rgb + delta[:, :, None], 0.0, 1.0)
 
 
 def at_trained_scale(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, resolution: int, multiple: int) -> torch.Tensor:

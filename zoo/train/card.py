@@ -13,6 +13,20 @@ from typing import Any
 from .recipe import Recipe, TrainOptions
 
 
+HUB_LICENCES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause"}
+LICENCE_LINKS = {"GPL-2.0-or-later": "https://www.gnu.org/licenses/old-licenses/gpl-2.0.html"}
+
+
+def front_matter_licence(licence: str) -> list[str]:
+    """The Hub card's licence lines: its own id where the Hub has one, else "other" with name and link."""
+    if licence in HUB_LICENCES:
+        return [f"license: {HUB_LICENCES[licence]}"]
+    lines = ["license: other", f"license_name: {licence.lower()}"]
+    if licence in LICENCE_LINKS:
+        lines.append(f"license_link: {LICENCE_LINKS[licence]}")
+    return lines
+
+
 def licence_of(sources: list[dict[str, Any]]) -> str:
     found = sorted({s["licence"] for s in sources})
     return found[0] if len(found) == 1 else " AND ".join(found) if found else "unknown"
@@ -46,15 +60,21 @@ def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics
     sources = provenance["data"]
     licence = licence_of(sources)
     minutes = provenance["wall_seconds"] / 60
+    title = name
+    try:  # a registry entry's own title (the bundled demo models are trained under their entry's name)
+        from .. import registry
+
+        title = registry.get(name.partition("@")[0]).title
+    except Exception:  # noqa: BLE001  (any other name: the name itself)
+        pass
     lines = [
         "---",
-        f"license: other",
-        f"license_name: {licence}",
+        *front_matter_licence(licence),
         "library_name: gan-zoo",
         f"tags: [gan-zoo, {recipe.family}, {recipe.task}, trained-with-gan-zoo]",
         "---",
         "",
-        f"# {name}",
+        f"# {title}",
         "",
         f"Trained with gan-zoo's `{recipe.name}` recipe ({recipe.summary}). These are small demo-quality "
         "weights trained on a CPU with offline data: they show the task working, not the quality of the "

@@ -120,7 +120,7 @@ class ImageSet:
         if select is not None:
             files = select(files)
         return cls([load_image(f, channels=channels, load_side=load_side) for f in files],
-                   [str(f.relative_to(path)) for f in files], str(path))
+                   [str(f.relative_to(path)) if f.is_relative_to(path) else str(f) for f in files], str(path))
 
     def __len__(self) -> int:
         return len(self.images)

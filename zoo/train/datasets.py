@@ -5,10 +5,15 @@ its data and licence and the README's command reproduces the run on any machine 
 Debian packages. Each photo set is split by a fixed rule into training and held-out images (the
 held-out ones are what the cards' quality figures are measured on).
 
+* ``photos`` (what the bundled photo models train on): ``mate-nature``'s training split and
+  ``plasma-photos``, the 13 photographs among Debian's ``plasma-workspace-wallpapers`` (GPL-2+;
+  the others are drawings), 23 photos; ``photos-a`` / ``photos-b-cartoon`` halve them
+  alternately for CycleGAN's two unpaired domains, the second half cartoon-stylised.
 * ``mate-nature``: the 12 nature photos of Debian's ``mate-backgrounds`` (GPL-2+, large JPEGs in
   ``/usr/share/backgrounds/mate/nature``). Held out: every sixth in name order (GreenMeadow,
-  YellowFlower). ``mate-nature-a`` / ``mate-nature-b`` halve the training photos (alternately)
-  for CycleGAN's two unpaired domains.
+  YellowFlower).
+* ``app-examples``: the app's three example photos (``demos/examples``, from scikit-image: public
+  domain / CC0), never trained on: more held-out photos for the cards.
 * ``fashion-mnist``: Debian's ``dataset-fashion-mnist`` (MIT; 60,000 training and 10,000 test
   images, 28x28 gray, 10 labelled classes), read from its IDX files.
 
@@ -29,7 +34,12 @@ import numpy as np
 from ..errors import ZooError
 
 MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
+PLASMA = Path("/usr/share/wallpapers")
+# the photographs among Plasma's wallpapers (the others are drawings and abstract art)
+PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+                 "MilkyWay", "OneStandsOut", "Path", "Volna", "summer_1am")
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+APP_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "demos" / "examples"  # in a checkout
 HELD_OUT_EVERY = 6  # every sixth photo in name order is held out (index 5, 11, ...)
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -41,7 +51,7 @@ class OfflineDataset:
     description: str
     licence: str
     package: str  # the Debian package that provides it
-    path: Path
+    path: Path  # a folder (images chosen by ``select``) or an IDX file
     select: Callable[[list[Path]], list[Path]] | None = None
     style: Callable[[np.ndarray], np.ndarray] | None = None
 
@@ -52,6 +62,32 @@ def training_photos(files: list[Path]) -> list[Path]:
 
 def held_out_photos(files: list[Path]) -> list[Path]:
     return [f for i, f in enumerate(files) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+
+
+def plasma_photos(files: list[Path]) -> list[Path]:
+    """One file per wallpaper of ``PLASMA_PHOTOS``: the smallest whose short side is at least 800 px."""
+    chosen = []
+    for name in PLASMA_PHOTOS:
+        sizes = []
+        for f in files:
+            if f.parts[-4:-2] == (name, "contents"):
+                w, _, h = f.stem.partition("x")
+                if w.isdigit() and h.isdigit() and min(int(w), int(h)) >= 800:
+                    sizes.append((int(w) * int(h), f))
+        if sizes:
+            chosen.append(min(sizes)[1])
+    return chosen
+
+
+def all_photos(files: list[Path]) -> list[Path]:
+    """The training photos of both packages (mate's nature set first, then Plasma's photographs)."""
+    return training_photos(list_images_in(MATE_NATURE)) + plasma_photos(list_images_in(PLASMA))
+
+
+def list_images_in(folder: Path) -> list[Path]:
+    from .data import list_images
+
+    return list_images(folder)
 
 
 def cartoon(rgb: np.ndarray, *, levels: int = 4, edge: float = 0.12) -> np.ndarray:
@@ -68,18 +104,26 @@ def cartoon(rgb: np.ndarray, *, levels: int = 4, edge: float = 0.12) -> np.ndarr
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+GPL = "GPL-2.0-or-later"
+PHOTO_PACKAGES = "mate-backgrounds, plasma-workspace-wallpapers"
 DATASETS = {
     d.name: d
     for d in (
-        OfflineDataset("mate-nature", "the nature photos of Debian's mate-backgrounds (training split)", "GPL-2.0-or-later",
+        OfflineDataset("mate-nature", "the nature photos of Debian's mate-backgrounds (training split)", GPL,
                        "mate-backgrounds", MATE_NATURE, training_photos),
-        OfflineDataset("mate-nature-held-out", "the held-out nature photos of mate-backgrounds", "GPL-2.0-or-later",
+        OfflineDataset("mate-nature-held-out", "the held-out nature photos of mate-backgrounds", GPL,
                        "mate-backgrounds", MATE_NATURE, held_out_photos),
-        OfflineDataset("mate-nature-a", "half of the mate-backgrounds training photos (domain A: photos)", "GPL-2.0-or-later",
-                       "mate-backgrounds", MATE_NATURE, lambda fs: training_photos(fs)[0::2]),
-        OfflineDataset("mate-nature-b-cartoon", "the other half of the mate-backgrounds training photos, cartoon-stylised "
-                       "(domain B)", "GPL-2.0-or-later", "mate-backgrounds", MATE_NATURE, lambda fs: training_photos(fs)[1::2],
-                       cartoon),
+        OfflineDataset("plasma-photos", "the 13 photographs among Debian's plasma-workspace-wallpapers", GPL,
+                       "plasma-workspace-wallpapers", PLASMA, plasma_photos),
+        OfflineDataset("photos", "23 photos: mate-nature's training split and plasma-photos", GPL, PHOTO_PACKAGES,
+                       MATE_NATURE, all_photos),
+        OfflineDataset("photos-a", "every other photo of offline:photos (CycleGAN's domain A: photos)", GPL, PHOTO_PACKAGES,
+                       MATE_NATURE, lambda fs: all_photos(fs)[0::2]),
+        OfflineDataset("photos-b-cartoon", "the other photos of offline:photos, cartoon-stylised (CycleGAN's domain B)", GPL,
+                       PHOTO_PACKAGES, MATE_NATURE, lambda fs: all_photos(fs)[1::2], cartoon),
+        OfflineDataset("app-examples", "the app's example photos (astronaut, cat, coffee; scikit-image's, public domain / "
+                       "CC0)", "CC0-1.0", "gan-zoo checkout (demos/examples)", APP_EXAMPLES,
+                       lambda fs: [f for f in fs if f.suffix == ".jpg"]),
         OfflineDataset("fashion-mnist", "Fashion-MNIST's 60,000 training images (28x28 gray)", "MIT", "dataset-fashion-mnist",
                        FASHION_MNIST / "train-images-idx3-ubyte.gz"),
         OfflineDataset("fashion-mnist-test", "Fashion-MNIST's 10,000 test images (28x28 gray)", "MIT", "dataset-fashion-mnist",
@@ -104,6 +148,10 @@ def image_set(spec: str | Path, *, channels: int = 3, load_side: int | None = No
     """``offline:NAME`` or a folder / IDX file -> ``data.ImageSet`` (stylised where the dataset says)."""
     from .data import ImageSet
 
+    if isinstance(spec, str) and "," in spec:
+        parts = [image_set(p.strip(), channels=channels, load_side=load_side) for p in spec.split(",") if p.strip()]
+        return ImageSet([a for p in parts for a in p.images], [n for p in parts for n in p.names],
+                        " + ".join(p.description for p in parts))
     if isinstance(spec, str) and spec.startswith(PREFIX):
         found = lookup(spec)
         images = ImageSet.from_source(found.path, channels=channels, load_side=load_side, select=found.select)
@@ -116,6 +164,10 @@ def image_set(spec: str | Path, *, channels: int = 3, load_side: int | None = No
 
 def describe_source(spec: str | Path) -> dict:
     """What a card says about a data source: name, description and licence where known."""
+    if isinstance(spec, str) and "," in spec:
+        parts = [describe_source(p.strip()) for p in spec.split(",") if p.strip()]
+        return {"data": spec, "description": "; ".join(p["description"] for p in parts),
+                "licence": " AND ".join(sorted({p["licence"] for p in parts}))}
     if isinstance(spec, str) and spec.startswith(PREFIX):
         found = lookup(spec)
         return {"data": f"{PREFIX}{found.name}", "description": found.description, "licence": found.licence,

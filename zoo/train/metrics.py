@@ -42,11 +42,15 @@ def colourfulness(rgb: np.ndarray) -> float:
 
 
 def held_out_images(spec: str, side: int = EVAL_SIDE) -> list[tuple[str, np.ndarray]]:
-    """(name, RGB uint8) of the held-out images, short side ``side``."""
+    """(name, RGB uint8) of the held-out images, short side ``side``; ``spec`` may list several
+    sources separated by commas."""
     from .datasets import image_set
 
-    images = image_set(spec, channels=3, load_side=side)
-    return list(zip(images.names, images.images))
+    out = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        images = image_set(part, channels=3, load_side=side)
+        out += list(zip(images.names, images.images))
+    return out
 
 
 def colorize_report(folder: Path, eval_data: str, *, resolution: int) -> dict[str, Any]:
@@ -169,7 +173,7 @@ def _pad32(arr: np.ndarray):
     import torch
     from torch.nn import functional as F
 
-    x = torch.from_numpy(arr).float()[:, None] / 127.5 - 1
+    x = torch.from_numpy(np.array(arr)).float()[:, None] / 127.5 - 1
     return F.pad(x, (2, 2, 2, 2), value=-1.0)
 
 
@@ -278,7 +282,7 @@ def generator_report(folder: Path, options, recipe=None) -> dict[str, Any]:
     save_image((pairs + 1) / 2, str(report / "nearest.png"), nrow=16, padding=1)
     header = ["measure", "generated vs test", "reference: train vs test"]
     rows = [["FID (classifier features)", f"{fid_gen:.2f}", f"{fid_ref:.2f}"],
-            ["KID ×1000", f"{kid_gen * 1000:.2f}", f"{kid_ref * 1000:.2f}"],
+            ["KID (cubic kernel on the same features)", f"{kid_gen:.3g}", f"{kid_ref:.3g}"],
             ["median L2 to the nearest training image", f"{np.median(d_fake):.2f}", f"{np.median(d_test):.2f} (test images)"]]
     return {"table": [header, *rows], "values": {"fid": fid_gen, "kid": kid_gen, "fid_ref": fid_ref, "nn_fake": float(np.median(d_fake)),
                                                   "nn_test": float(np.median(d_test)), "classifier_accuracy": accuracy},
@@ -287,5 +291,5 @@ def generator_report(folder: Path, options, recipe=None) -> dict[str, Any]:
                       f"{FEATURE_SAMPLES:,} test images. The reference column is real training images against the same test "
                       "images: the floor a perfect generator would reach.",
                       f"Nearest neighbours: L2 over pixels in [-1, 1] from {NN_SAMPLES} generated and {NN_SAMPLES} held-out test "
-                      "images to all 60,000 training images. Generated images no closer to the training set than unseen test "
-                      "images are means they are not copies."]}
+                      "images to all 60,000 training images: generated images that are no closer to the training set than unseen test images are "
+                      "not copies of it."]}
