@@ -249,3 +249,15 @@ def test_esrgan_fine_tunes_a_registry_model(data, tmp_path):
     other = loop.train("pix2pix", tiny_options("pix2pix", data, steps=1), tmp_path / "p2p", progress=False)
     with pytest.raises(ZooError, match="not an ESRGAN one"):
         loop.recipe_class("esrgan")(loop.options_for("esrgan", data=str(data), init=str(other)))
+
+
+def test_exporting_again_gives_the_same_files(data, tmp_path, monkeypatch):
+    options = tiny_options("pix2pix", data, steps=2, eval_data=str(data))
+    out = loop.train("pix2pix", options, tmp_path / "run", progress=False)
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "## Quality on held-out data" in first["README.md"].decode()
+    calls = []
+    monkeypatch.setattr(loop.recipe_class("pix2pix"), "evaluate", lambda self, folder: calls.append(folder) or {})
+    again = loop.train("pix2pix", options, tmp_path / "run", progress=False)  # reached: only exported again
+    assert {p.name: p.read_bytes() for p in again.iterdir()} == first  # byte for byte, sha256 included
+    assert calls == []  # the figures of that step were kept, not measured twice

@@ -74,7 +74,9 @@ def write_converted(folder: Path, converted, *, name: str, task: str, provenance
         raise ValueError(f"unknown companion roles {unknown}")
 
     def save(part, file: str) -> dict[str, Any]:
-        save_file(_tensors_to_save(part.state_dict), str(tmp / file), metadata={"format": "pt", "producer": "gan-zoo"})
+        save_file(_tensors_to_save(part.state_dict), str(tmp / file), metadata={"format": "pt"})
+        # one metadata key: safetensors writes a metadata map in no fixed order, so two keys
+        # would make the same weights give files of different sha256
         give_new_file_mode(tmp / file)  # safetensors writes 0600 through a temporary file
         return {**part.folder_config(), "descriptor": describe(part.arch, part.arch_kwargs).as_json(),
                 "weights_sha256": download.sha256_file(tmp / file)}

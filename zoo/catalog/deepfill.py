@@ -46,8 +46,9 @@ ENTRIES = [
 # Trained by gan-zoo (zoo train deepfill --data offline:mate-nature ...), pt layout, cnum 24.
 NATURE = register(bundled_entry(
     "deepfill-nature", family="deepfill", task="inpaint", title="DeepFill v2 nature photos (demo, bundled)",
-    description="Free-form inpainting (a small DeepFill v2 trained here on 10 nature photos at 128 px: demo quality).",
+    description="Free-form inpainting (a small DeepFill v2 trained here on 23 photos at 128 px: demo quality).",
     licence="GPL-2.0-or-later", arch="deepfillv2", paper=PAPER, tags=("scenes",),
     arch_kwargs={"cnum": 24, "cnum_in": 5, "layout": "pt"},
-    options=InpaintOptions(trained_size=128, dataset="mate-backgrounds nature photos"),
+    options=InpaintOptions(trained_size=128, dataset="photos of mate-backgrounds and plasma-workspace-wallpapers"),
+    sha256="83197632aa6e219c2092c435f93caba8eea4d03cfab99331cbb02ce452193306",
 ))

@@ -68,16 +68,18 @@ ENTRIES = [
     for row in TABLE
 ]
 
-# Trained by gan-zoo (zoo train pix2pix ... --set paired=gray) on the mate-backgrounds nature photos:
+# Trained by gan-zoo (zoo train pix2pix ... --set paired=gray) on offline:photos (docs/training.md):
 # gray in, colour out; the translate task keeps the input's luma and takes only the chroma from it.
+COLORIZE_SHA256 = "PENDING"
 COLORIZE = bundled_entry(
     "pix2pix-colorize", family="pix2pix", task="translate", title="pix2pix colorize (demo, bundled)",
-    description="Colours a grayscale photo (a small U-Net trained here on 10 nature photos: demo quality). Colour photos "
+    description="Colours a grayscale photo (a small U-Net trained here on 23 photos: demo quality). Colour photos "
                 "are reduced to gray first; the result keeps the input's brightness at full resolution.",
     licence="GPL-2.0-or-later", arch="unet", paper=PAPER, tags=("photo", "colorize"),
     arch_kwargs={"input_nc": 1, "output_nc": 3, "num_downs": 6, "ngf": 16, "norm": "batch", "use_dropout": True},
     options=TranslateOptions(directions=(Direction("AtoB", "grayscale photo", "colour photo",
-                                                   (BundledSource(folder="pix2pix-colorize"),)),),
+                                                   (BundledSource(folder="pix2pix-colorize", sha256=COLORIZE_SHA256),),
+                                                   official_name="colorize"),),
                              test_mode="official", resolution=256),
 )
 

@@ -106,7 +106,7 @@ FASHION = bundled_entry(
     arch_kwargs={"z_dim": 128, "w_dim": 128, "img_resolution": 32, "img_channels": 1, "channels": [128, 128, 64, 32],
                  "mapping_layers": 4, "architecture": "skip"},
     options=GenerateOptions(resolution=32, dataset="Fashion-MNIST"),
-    sha256="39df30a209c126e32ce0e035b3f3f10a2e4275e4666458a56670bfcb407a2cf2",
+    sha256="f34b9ccc1b1302e2b31fd1a8eaed8c9536438422f5aad85de01976861ddc5cfc",
 )
 
 for _entry_info in (*ENTRIES, FASHION):

@@ -50,27 +50,36 @@ def reproduce_command(recipe: Recipe, run_name: str) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
+PIPELINE_TAGS = {"generate": "unconditional-image-generation", "translate": "image-to-image", "upscale": "image-to-image",
+                 "inpaint": "image-to-image"}
+USE_COMMANDS = {"generate": "zoo generate OUT.png --seed 1", "translate": "zoo translate IN.jpg OUT.png",
+                "upscale": "zoo upscale IN.jpg OUT.png", "inpaint": "zoo inpaint IN.jpg MASK.png OUT.png"}
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
 
 
-def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics: dict[str, Any]) -> str:
+def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics: dict[str, Any], parameters: int = 0) -> str:
     sources = provenance["data"]
     licence = licence_of(sources)
     minutes = provenance["wall_seconds"] / 60
-    title = name
+    title, entry = name, name.partition("@")[0]
     try:  # a registry entry's own title (the bundled demo models are trained under their entry's name)
         from .. import registry
 
-        title = registry.get(name.partition("@")[0]).title
-    except Exception:  # noqa: BLE001  (any other name: the name itself)
-        pass
+        title = registry.get(entry).title
+        ref = f'"{entry}"'
+    except Exception:  # noqa: BLE001  (any other name: the name itself, loaded from its folder)
+        entry = "RUN/model/" + name.partition("@")[2] if "@" in name else "RUN/model"
+        ref = f'"{entry}"'
     lines = [
         "---",
         *front_matter_licence(licence),
         "library_name: gan-zoo",
+        f"pipeline_tag: {PIPELINE_TAGS.get(recipe.task, 'image-to-image')}",
         f"tags: [gan-zoo, {recipe.family}, {recipe.task}, trained-with-gan-zoo]",
         "---",
         "",
@@ -90,6 +99,8 @@ def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics
         f"- Wall time: {minutes:.1f} min on {provenance['hardware']} (torch {provenance['torch']}).",
         f"- Weights licence: {licence}, that of the training data.",
     ]
+    if parameters:
+        lines.append(f"- Parameters: {parameters:,} (the exported network{'s' if '@' in name else ''}).")
     lines += [f"- {note}" for note in recipe.card_notes()]
     lines += ["", "Options:", "", "| option | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in provenance["options"].items()]
@@ -102,6 +113,8 @@ def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics
             lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
         for note in metrics.get("notes", []):
             lines += ["", note]
+    lines += ["", "## Use", "", "```python", "import zoo", "", f"model = zoo.load({ref})", "```", "", "```",
+              f"{USE_COMMANDS.get(recipe.task, 'zoo ' + recipe.task)} --model {entry}", "```"]
     lines += ["", "## Reproduce", "", "```", reproduce_command(recipe, "RUN"), "```", ""]
     return "\n".join(lines)
 

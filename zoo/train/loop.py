@@ -49,7 +49,8 @@ def hardware(procs: Processes) -> str:
     if procs.device.type == "cuda":
         what = torch.cuda.get_device_name(procs.device)
     else:
-        what = f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        what = f"{platform.machine()} CPU ({os.cpu_count()} cores), {threads} thread{'s' if threads > 1 else ''}"
     return f"{what} x {procs.world} process{'es' if procs.world > 1 else ''}"
 
 
@@ -60,22 +61,23 @@ def _save_grid(images: torch.Tensor, path: Path) -> None:
         save_image((images.float().clamp(-1, 1) + 1) / 2, str(tmp), nrow=min(8, len(images)), format="png")
 
 
-def _checkpoint(recipe: Recipe, step: int, wall: float) -> dict[str, Any]:
+def _checkpoint(recipe: Recipe, step: int, wall: float, trained_on: list[str]) -> dict[str, Any]:
     return {
         "format": CHECKPOINT_FORMAT,
         "recipe": recipe.name,
         "options": recipe.options.as_json(),
         "step": step,
         "wall_seconds": wall,
+        "hardware": trained_on,
         "nets": {k: v.state_dict() for k, v in recipe.nets.items()},
         "optims": {k: v.state_dict() for k, v in recipe.optims.items()},
         "extra": recipe.extra_state(),
     }
 
 
-def save_checkpoint(recipe: Recipe, run: Path, step: int, wall: float) -> None:
+def save_checkpoint(recipe: Recipe, run: Path, step: int, wall: float, trained_on: list[str]) -> None:
     with replace_file(run / CHECKPOINT) as tmp:
-        torch.save(_checkpoint(recipe, step, wall), tmp)
+        torch.save(_checkpoint(recipe, step, wall, trained_on), tmp)
 
 
 def load_checkpoint(run: Path) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def train(recipe_name: str, options: TrainOptions, run: Path, *, device: str | N
     try:
         recipe = cls(options, procs)
         data = recipe.build_data()
-        start, wall = 0, 0.0
+        start, wall, trained_on = 0, 0.0, []
         if (run / CHECKPOINT).is_file():
             state = load_checkpoint(run)
             _check_resume(state, recipe, run / CHECKPOINT)
@@ -125,9 +127,12 @@ def train(recipe_name: str, options: TrainOptions, run: Path, *, device: str | N
                 opt.load_state_dict(state["optims"][k])
             recipe.load_extra_state(state["extra"])
             start, wall = int(state["step"]), float(state["wall_seconds"])
+            trained_on = list(state.get("hardware") or [])
         elif procs.is_main:
             run.mkdir(parents=True, exist_ok=True)
         end = options.steps if stop_after is None else min(options.steps, start + stop_after)
+        if end > start and hardware(procs) not in trained_on:  # where the steps of this call run
+            trained_on.append(hardware(procs))
         samples = recipe.to_device(data.batch(options.seed, SAMPLE_SLOT_STEP, range(min(SAMPLE_COUNT, options.batch))))
         bar = tqdm(range(start, end), initial=start, total=options.steps, desc=f"{recipe.name}", unit="step",
                    disable=not (progress and procs.is_main), dynamic_ncols=True)
@@ -146,31 +151,31 @@ def train(recipe_name: str, options: TrainOptions, run: Path, *, device: str | N
                 if done % options.save_every == 0 and done < end:
                     procs.check_replicas(recipe.nets)
                     if procs.is_main:
-                        save_checkpoint(recipe, run, done, wall + time.perf_counter() - begun)
+                        save_checkpoint(recipe, run, done, wall + time.perf_counter() - begun, trained_on)
                     procs.barrier()
             step = end
         except KeyboardInterrupt:
             if procs.is_main and step > start:
-                save_checkpoint(recipe, run, step, wall + time.perf_counter() - begun)
+                save_checkpoint(recipe, run, step, wall + time.perf_counter() - begun, trained_on)
             raise
         finally:
             bar.close()
         wall += time.perf_counter() - begun
         procs.check_replicas(recipe.nets)
         if procs.is_main and end > start:
-            save_checkpoint(recipe, run, end, wall)
+            save_checkpoint(recipe, run, end, wall, trained_on)
         procs.barrier()
         if end < options.steps or not export:
             return run / "model"
         if procs.is_main:
-            _export(recipe, run, end, wall)
+            _export(recipe, run, end, wall, trained_on)
         procs.barrier()
         return run / "model"
     finally:
         procs.close()
 
 
-def _export(recipe: Recipe, run: Path, steps: int, wall: float) -> None:
+def _export(recipe: Recipe, run: Path, steps: int, wall: float, trained_on: list[str]) -> None:
     from ..converted import CARD_FILE, write_converted
     from .card import training_card
     from .datasets import describe_source
@@ -179,22 +184,49 @@ def _export(recipe: Recipe, run: Path, steps: int, wall: float) -> None:
     name = o.name or run.name
     sources = [describe_source(s) for s in (o.data, o.data_b) if s]
     provenance = {"kind": "trained", "recipe": recipe.name, "options": o.as_json(), "steps": steps,
-                  "wall_seconds": round(wall, 1), "hardware": hardware(recipe.procs), "data": sources,
+                  "wall_seconds": round(wall, 1), "hardware": "; ".join(trained_on) or hardware(recipe.procs), "data": sources,
                   "torch": torch.__version__}
     parts = recipe.export()
+    if not o.export_companions:
+        for converted in parts.values():
+            converted.companions.clear()
+    from ..archs import build
+
+    parameters = sum(p.numel() for c in parts.values() for p in build(c.arch, c.arch_kwargs, meta=True).parameters())
     folders = {}
     for sub, converted in parts.items():
         folder = run / "model" / sub if sub else run / "model"
         part_name = f"{name}@{sub}" if sub else name
         write_converted(folder, converted, name=part_name, task=recipe.task, provenance=provenance,
-                        card=training_card(recipe, part_name, provenance, {}))
+                        card=training_card(recipe, part_name, provenance, {}, parameters))
         folders[sub] = folder
-    metrics = recipe.evaluate(run / "model") if o.eval_data else {}
+    metrics = _measured(recipe, run, steps) if o.eval_data else {}
     if metrics:
         for sub, folder in folders.items():
             part_name = f"{name}@{sub}" if sub else name
             with replace_file(folder / CARD_FILE) as tmp:
-                tmp.write_text(training_card(recipe, part_name, provenance, metrics))
+                tmp.write_text(training_card(recipe, part_name, provenance, metrics, parameters))
+
+
+METRICS = "metrics.json"
+
+
+def _measured(recipe: Recipe, run: Path, steps: int) -> dict[str, Any]:
+    """The export's quality figures: measured now, or kept from an earlier export of the same step
+    and held-out data (``RUN/metrics.json``), so writing the card again measures nothing twice."""
+    import json
+
+    key = {"step": steps, "eval_data": recipe.options.eval_data}
+    try:
+        kept = json.loads((run / METRICS).read_text())
+        if kept.get("key") == key:
+            return kept["metrics"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    metrics = recipe.evaluate(run / "model")
+    with replace_file(run / METRICS) as tmp:
+        tmp.write_text(json.dumps({"key": key, "metrics": metrics}, indent=1))
+    return metrics
 
 
 def options_for(recipe_name: str, **values: Any) -> TrainOptions:

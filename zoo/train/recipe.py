@@ -46,9 +46,11 @@ class TrainOptions:
     save_every: int = 200
     sample_every: int = 200
     name: str = ""  # the exported model's name (default: the run folder's name)
+    export_companions: bool = True  # export the discriminator beside the generator (where the recipe keeps it)
 
-    # fields that may change when a run is resumed (a longer run, other intervals)
-    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("steps", "save_every", "sample_every", "eval_data", "name")
+    # fields that may change when a run is resumed (a longer run, other intervals, what is exported)
+    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("steps", "save_every", "sample_every", "eval_data", "name",
+                                                    "export_companions")
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -142,6 +144,13 @@ class Recipe:
         loss.backward()
         self.procs.average_grads(net)
         optim.step()
+
+    def converted(self, net: nn.Module, arch: str, arch_kwargs: dict[str, Any], layout: str = "gan-zoo"):
+        """``net``'s weights as a ``Converted`` of this recipe's family (what ``export`` returns)."""
+        from ..formats.base import Converted
+
+        return Converted(family=self.family, arch=arch, arch_kwargs=dict(arch_kwargs), layout=layout,
+                         state_dict={k: v.detach().cpu() for k, v in net.state_dict().items()})
 
     def to_device(self, batch: Any) -> Any:
         if isinstance(batch, torch.Tensor):

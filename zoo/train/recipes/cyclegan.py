@@ -128,13 +128,7 @@ class CycleGAN(Recipe):
             p.load(state.get(f"pool_{k}"))
 
     def export(self) -> dict[str, Any]:
-        from ...formats.base import Converted
-
-        out = {}
-        for sub, key in (("AtoB", "G_A"), ("BtoA", "G_B")):
-            sd = {k: v.detach().cpu() for k, v in self.nets[key].state_dict().items()}
-            out[sub] = Converted(family=self.family, arch="resnet", arch_kwargs=dict(self.g_kwargs), state_dict=sd, layout="gan-zoo")
-        return out
+        return {sub: self.converted(self.nets[key], "resnet", self.g_kwargs) for sub, key in (("AtoB", "G_A"), ("BtoA", "G_B"))}
 
     def card_notes(self) -> list[str]:
         o = self.options
@@ -143,11 +137,12 @@ class CycleGAN(Recipe):
                 "AtoB turns domain A (--data) into domain B (--data-b); BtoA the reverse."]
 
     def evaluate(self, folder) -> dict[str, Any]:
-        from ..datasets import PREFIX
+        from ..datasets import PREFIX, cartoon, lookup
         from ..metrics import cartoon_report
 
-        if self.options.data_b != f"{PREFIX}mate-nature-b-cartoon":
-            return {}  # a user's domains have no known ground truth to measure against
+        b = self.options.data_b
+        if not (b.startswith(PREFIX) and "," not in b and lookup(b).style is cartoon):
+            return {}  # only the cartoon domain has a known ground truth to measure against
         return cartoon_report(folder, self.options.eval_data)
 
 

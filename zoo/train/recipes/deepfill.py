@@ -97,14 +97,8 @@ class DeepFill(Recipe):
         return torch.cat([real * (1 - mask) + mask, stage2 * mask + real * (1 - mask), real], 0)
 
     def export(self) -> dict[str, Any]:
-        from ...formats.base import Converted
-
-        def part(net, arch, kwargs):
-            return Converted(family=self.family, arch=arch, arch_kwargs=dict(kwargs), layout=self.options.layout,
-                             state_dict={k: v.detach().cpu() for k, v in net.state_dict().items()})
-
-        main = part(self.nets["G"], "deepfillv2", self.g_kwargs)
-        main.companions["discriminator"] = part(self.nets["D"], "deepfillv2_d", self.d_kwargs)
+        main = self.converted(self.nets["G"], "deepfillv2", self.g_kwargs, self.options.layout)
+        main.companions["discriminator"] = self.converted(self.nets["D"], "deepfillv2_d", self.d_kwargs, self.options.layout)
         return {"": main}
 
     def card_notes(self) -> list[str]:

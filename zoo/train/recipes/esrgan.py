@@ -136,10 +136,7 @@ class ESRGAN(Recipe):
         return torch.cat([up, self.nets["G"](lr_img).clamp(0, 1), hr], 0) * 2 - 1
 
     def export(self) -> dict[str, Any]:
-        from ...formats.base import Converted
-
-        sd = {k: v.detach().cpu() for k, v in self.nets["G"].state_dict().items()}
-        return {"": Converted(family=self.family, arch=self.arch, arch_kwargs=dict(self.g_kwargs), state_dict=sd, layout="gan-zoo")}
+        return {"": self.converted(self.nets["G"], self.arch, self.g_kwargs)}
 
     def card_notes(self) -> list[str]:
         o = self.options

@@ -143,10 +143,7 @@ class Pix2Pix(Recipe):
         return torch.cat([show_a, fake, real_b], 0)
 
     def export(self) -> dict[str, Any]:
-        from ...formats.base import Converted
-
-        g = {k: v.detach().cpu() for k, v in self.nets["G"].state_dict().items()}
-        return {"": Converted(family=self.family, arch="unet", arch_kwargs=dict(self.g_kwargs), state_dict=g, layout="gan-zoo")}
+        return {"": self.converted(self.nets["G"], "unet", self.g_kwargs)}
 
     def card_notes(self) -> list[str]:
         o = self.options

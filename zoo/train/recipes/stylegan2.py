@@ -186,14 +186,8 @@ class StyleGAN2(Recipe):
         self.pl_mean = state["pl_mean"].to(self.device)
 
     def export(self) -> dict[str, Any]:
-        from ...formats.base import Converted
-
-        def part(net, arch, kwargs):
-            return Converted(family=self.family, arch=arch, arch_kwargs=dict(kwargs), layout="gan-zoo",
-                             state_dict={k: v.detach().cpu() for k, v in net.state_dict().items()})
-
-        main = part(self.nets["G_ema"], "stylegan2", self.g_kwargs)
-        main.companions["discriminator"] = part(self.nets["D"], "stylegan2_d", self.d_kwargs)
+        main = self.converted(self.nets["G_ema"], "stylegan2", self.g_kwargs)
+        main.companions["discriminator"] = self.converted(self.nets["D"], "stylegan2_d", self.d_kwargs)
         return {"": main}
 
     def card_notes(self) -> list[str]:
