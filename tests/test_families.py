@@ -75,6 +75,8 @@ def _family_files() -> dict[Path, set[str]]:
         files = {ROOT / "zoo" / "catalog" / f"{f.catalog}.py"}
         files |= {ROOT / "zoo" / "archs" / f"{m}.py" for m in f.arch_modules}
         files |= {ROOT / "zoo" / "formats" / f"{m}.py" for m in f.readers}
+        if f.recipe:
+            files.add(ROOT / "zoo" / "train" / "recipes" / f"{f.recipe}.py")
         for path in files:
             owners.setdefault(path, set()).add(f.name)
     return owners

@@ -66,8 +66,11 @@ def data(tmp_path_factory) -> Path:
 def test_recipes_list_matches_modules():
     found = sorted(p.stem for p in (ROOT / "zoo" / "train" / "recipes").glob("*.py") if p.stem != "__init__")
     assert sorted(RECIPES) == found
+    from zoo.families import family
+
     for name in RECIPES:
-        assert loop.recipe_class(name).name == name
+        cls = loop.recipe_class(name)
+        assert cls.name == name and family(cls.family).recipe == name and family(cls.family).task == cls.task
 
 
 @pytest.mark.parametrize("recipe", RECIPES)

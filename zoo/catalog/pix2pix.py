@@ -70,7 +70,7 @@ ENTRIES = [
 
 # Trained by gan-zoo (zoo train pix2pix ... --set paired=gray) on offline:photos (docs/training.md):
 # gray in, colour out; the translate task keeps the input's luma and takes only the chroma from it.
-COLORIZE_SHA256 = "PENDING"
+COLORIZE_SHA256 = "8d0b3af44481175ac3777c70c0f799cbf130f557e66eb03a9070f37cc020ed69"
 COLORIZE = bundled_entry(
     "pix2pix-colorize", family="pix2pix", task="translate", title="pix2pix colorize (demo, bundled)",
     description="Colours a grayscale photo (a small U-Net trained here on 23 photos: demo quality). Colour photos "

@@ -29,6 +29,7 @@ class Family:
       are tried: a module with ``read_file(path, official_kwargs)`` claims whole files (ncnn
       pairs), one with ``convert(obj, official_kwargs)`` a loaded checkpoint object.
     * ``catalog``: the module under ``zoo.catalog`` that registers its entries.
+    * ``recipe``: its training recipe, a module under ``zoo.train.recipes`` ("" for none).
     * ``parity_runner``: the function of ``tests/parity.py`` that runs its fixture cases
       ("" for a family without official fixtures: its tests compare it with the official code live).
     * ``front_end``: its task has a ``zoo`` command and an app tab; False for a network other
@@ -47,6 +48,7 @@ class Family:
     parity_runner: str
     task_defaults: Mapping[str, Any] = field(default_factory=dict)
     front_end: bool = True
+    recipe: str = ""
 
 
 @lru_cache(maxsize=None)

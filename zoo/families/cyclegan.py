@@ -10,6 +10,7 @@ FAMILY = Family(
     arch_modules=("cyclegan", "huggan"),
     readers=("pix2pix", "huggan"),
     catalog="cyclegan",
+    recipe="cyclegan",
     parity_runner="run_junyanz",
     task_defaults={"test_mode": "eval"},  # InstanceNorm: the same in both modes
 )

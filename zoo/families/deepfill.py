@@ -10,5 +10,6 @@ FAMILY = Family(
     arch_modules=("deepfill",),
     readers=("deepfill",),
     catalog="deepfill",
+    recipe="deepfill",
     parity_runner="run_deepfill",
 )

@@ -10,5 +10,6 @@ FAMILY = Family(
     arch_modules=("esrgan",),
     readers=("ncnn", "esrgan"),
     catalog="esrgan",
+    recipe="esrgan",
     parity_runner="run_esrgan",
 )

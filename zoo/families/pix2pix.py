@@ -10,6 +10,7 @@ FAMILY = Family(
     arch_modules=("pix2pix", "huggan"),
     readers=("pix2pix", "huggan"),
     catalog="pix2pix",
+    recipe="pix2pix",
     parity_runner="run_junyanz",
     task_defaults={"test_mode": "official"},  # upstream test.py: BatchNorm with the image's statistics
 )

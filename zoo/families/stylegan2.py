@@ -10,5 +10,6 @@ FAMILY = Family(
     arch_modules=("stylegan2",),
     readers=("nvidia_pickle", "stylegan2"),
     catalog="stylegan2",
+    recipe="stylegan2",
     parity_runner="run_stylegan2",
 )
