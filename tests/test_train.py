@@ -264,3 +264,27 @@ def test_exporting_again_gives_the_same_files(data, tmp_path, monkeypatch):
     again = loop.train("pix2pix", options, tmp_path / "run", progress=False)  # reached: only exported again
     assert {p.name: p.read_bytes() for p in again.iterdir()} == first  # byte for byte, sha256 included
     assert calls == []  # the figures of that step were kept, not measured twice
+
+
+def test_an_export_pushes_to_the_hub_and_loads_back(data, tmp_path, online, fresh_cache, local_hub, capsys):
+    from zoo import cli
+
+    out = loop.train("pix2pix", tiny_options("pix2pix", data, steps=1), tmp_path / "run", progress=False)
+    assert cli.main(["push", str(out), "--repo", "me/tiny-colorize", "--token", "test-token"]) == 0
+    commit = local_hub.head("me/tiny-colorize")
+    files = local_hub.files_at("me/tiny-colorize", commit)
+    assert files["model.safetensors"] == (out / "model.safetensors").read_bytes()
+    assert files["README.md"] == (out / "README.md").read_bytes()  # the training card is the Hub card
+    back = zoo.load(f"hf:me/tiny-colorize@{commit}")
+    img = Image.open(next(data.iterdir())).convert("L")
+    assert np.array_equal(np.asarray(back(img)), np.asarray(zoo.load(out)(img)))
+
+
+def test_stylegan2_path_length_regularisation_runs(data):
+    r = loop.recipe_class("stylegan2")(tiny_options("stylegan2", data, steps=3, pl_weight=2.0, pl_every=1))
+    batch = r.to_device(r.build_data().batch(0, 0, range(4)))
+    before = {k: v.clone() for k, v in r.nets["G"].state_dict().items()}
+    for step in range(3):
+        r.step(batch, step)
+    assert float(r.pl_mean) > 0  # the running mean of path lengths moved
+    assert any(not torch.equal(before[k], v) for k, v in r.nets["G"].state_dict().items())
