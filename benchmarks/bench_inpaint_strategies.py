@@ -3,11 +3,14 @@
 and IOPaint's default crop strategy; seconds and peak memory per photo.
 
     python benchmarks/bench_inpaint_strategies.py [--scale 2.5] [--threads 2] [--json out.json]
+        [--model deepfill-nature --save DIR]
 
 Photos: scikit-image's ``astronaut``, ``coffee`` and ``chelsea``, enlarged ``--scale`` times
 (Lanczos) to large-photo sizes, each with four separate holes at fixed relative places. The
-network is DeepFill v2 at the release width (cnum 48, tf layout) with seeded random weights: the
-released weights cannot be had here, so this measures cost, not the look of the result.
+network is DeepFill v2 at the release width (cnum 48, tf layout) with seeded random weights (the
+released weights cannot be had here: cost only), or with ``--model`` a trained one (e.g. the
+bundled ``deepfill-nature``): then each result is also scored inside the holes against the photo
+itself (PSNR, mean absolute error in levels), and ``--save DIR`` writes the results side by side.
 
 * ``windows``: ``Inpainter(strategy="windows")`` (a 128 px margin around each hole, each window
   scaled to 256 px);
@@ -44,10 +47,13 @@ from zoo.converted import write_converted
 from zoo.formats.base import Converted
 import zoo
 torch.manual_seed(0)
-net = DeepFillV2(cnum=48, layout="tf")
-folder = write_converted({folder!r}, Converted("deepfill", "deepfillv2", {{"cnum": 48, "cnum_in": 5, "layout": "tf"}},
-                         net.state_dict(), "bench"), name="bench", task="inpaint", provenance={{}}, card=None)
-task = zoo.load(folder)
+if {model!r}:
+    task = zoo.load({model!r})
+else:
+    net = DeepFillV2(cnum=48, layout="tf")
+    folder = write_converted({folder!r}, Converted("deepfill", "deepfillv2", {{"cnum": 48, "cnum_in": 5, "layout": "tf"}},
+                             net.state_dict(), "bench"), name="bench", task="inpaint", provenance={{}}, card=None)
+    task = zoo.load(folder)
 image = Image.open({photo!r})
 hole = np.load({hole!r})
 start = time.perf_counter()
@@ -61,7 +67,12 @@ else:
     out = task(image, hole, strategy="native" if {strategy!r} == "iopaint-crop" else {strategy!r})
 seconds = time.perf_counter() - start
 peak = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) // 1024
-print(json.dumps({{"seconds": seconds, "peak_mb": peak}}))
+a, b = np.asarray(out.convert("RGB"), dtype=np.float64)[hole], np.asarray(image.convert("RGB"), dtype=np.float64)[hole]
+mse = float(((a - b) ** 2).mean())
+if {save!r}:
+    out.save({save!r})
+print(json.dumps({{"seconds": seconds, "peak_mb": peak, "hole_psnr": 10 * np.log10(255 ** 2 / max(mse, 1e-12)),
+                  "hole_mae": float(np.abs(a - b).mean())}}))
 """
 
 
@@ -70,6 +81,8 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=2.5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--model", default="", help="a trained inpainting model (registry name or folder) instead of random weights")
+    parser.add_argument("--save", default="", help="with --model: write each result to DIR/<photo>-<strategy>.jpg")
     args = parser.parse_args()
     import numpy as np
     from PIL import Image
@@ -89,8 +102,11 @@ def main() -> int:
                 hole[max(top, 0) : top + side, max(left, 0) : left + side] = True
             np.save(hole_path, hole)
             for strategy in STRATEGIES:
+                save = str(Path(args.save) / f"{name}-{strategy}.jpg") if args.save and args.model else ""
+                if save:
+                    Path(args.save).mkdir(parents=True, exist_ok=True)
                 code = CHILD.format(root=str(ROOT), threads=args.threads, folder=str(Path(tmp) / f"net-{strategy}-{name}"),
-                                    photo=str(path), hole=str(hole_path), strategy=strategy)
+                                    photo=str(path), hole=str(hole_path), strategy=strategy, model=args.model, save=save)
                 done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
                 if done.returncode:
                     print(f"{name} {strategy}: failed: {done.stderr.strip().splitlines()[-1]}", file=sys.stderr)
@@ -99,10 +115,12 @@ def main() -> int:
                        "strategy": strategy, **json.loads(done.stdout.strip().splitlines()[-1])}
                 rows.append(row)
                 print(f"  {row}", flush=True)
-    print("| photo | size | strategy | seconds | peak RSS (MB) |")
-    print("|---|---|---|---:|---:|")
+    scored = bool(args.model)
+    print("| photo | size | strategy | seconds | peak RSS (MB) |" + (" hole PSNR (dB) | hole MAE |" if scored else ""))
+    print("|---|---|---|---:|---:|" + ("---:|---:|" if scored else ""))
     for r in rows:
-        print(f"| {r['photo']} | {r['size']} | {r['strategy']} | {r['seconds']:.1f} | {r['peak_mb']} |")
+        extra = f" {r['hole_psnr']:.2f} | {r['hole_mae']:.1f} |" if scored else ""
+        print(f"| {r['photo']} | {r['size']} | {r['strategy']} | {r['seconds']:.1f} | {r['peak_mb']} |{extra}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0
