@@ -86,12 +86,11 @@ def model_choices(task: str) -> list[tuple[str, str]]:
 
 
 def offline_default(task: str, preferred: str) -> str:
-    """A tab's default model: ``preferred`` when it works offline, else the first entry of ``task``
-    that does (the bundled demo weights when nothing else is here), else ``preferred``."""
-    names = [m.name for m in zoo.list_models(task=task)]
-    if preferred in names and available_offline(zoo.info(preferred)):
-        return preferred
-    return next((name for name in names if available_offline(zoo.info(name))), preferred)
+    """A tab's default model: ``zoo.weights.local_default`` (``preferred`` when it works offline,
+    else the first entry of ``task`` that does, e.g. the bundled demo weights)."""
+    from zoo import weights
+
+    return weights.local_default(task, preferred)
 
 
 def choices_and_default(task: str, preferred: str) -> tuple[list[tuple[str, str]], str | None]:

@@ -184,23 +184,17 @@ TASK_DEFAULTS = {"upscale": DEFAULT_UPSCALER, "translate": DEFAULT_TRANSLATOR, "
 
 
 def default_model(task: str) -> str:
-    """The task's default model: the released one when it is here, else the first bundled demo
-    model of the task (said on stderr), else the released one (whose error says how to get it)."""
+    """The task's default model (``weights.local_default``), said on stderr when it is not the released one."""
     from . import registry, weights
     from .catalog.bundled import is_demo
 
     preferred = TASK_DEFAULTS[task]
-    try:
-        if weights.available_locally(registry.get(preferred)):
-            return preferred
-    except ZooError:
-        pass
-    for info in registry.all_models(task=task):
-        if is_demo(info) and weights.available_locally(info):
-            print(f"note: {preferred} is not here; using the bundled demo weights {info.name} "
-                  f"(for the released ones: zoo info {preferred})", file=sys.stderr)
-            return info.name
-    return preferred
+    chosen = weights.local_default(task, preferred)
+    if chosen != preferred:
+        what = "the bundled demo weights " if is_demo(registry.get(chosen)) else ""
+        print(f"note: {preferred} is not here; using {what}{chosen} (for the released ones: zoo info {preferred})",
+              file=sys.stderr)
+    return chosen
 
 
 def _load_task(model: str | None, task: str, what: str, **load_kwargs: Any):

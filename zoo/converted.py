@@ -153,15 +153,19 @@ def read_folder_config(folder: Path) -> dict[str, Any]:
     return config
 
 
-def check_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def check_folder(folder: Path, *, pinned_sha256: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check a converted folder without allocating its network: (config, the meta net's state dict).
 
     The config's kwargs must be within the architecture's limits (the network is built on the
     meta device), the weights file's header must list exactly the network's keys and shapes,
-    and its sha256 must be the one recorded at conversion.
+    and its sha256 must be the one recorded at conversion, and ``pinned_sha256`` when the
+    registry pins one (bundled weights: a rewritten config.json cannot vouch for other bytes).
     """
     folder = Path(folder)
     config = read_folder_config(folder)
+    if pinned_sha256 is not None and config.get("weights_sha256") != pinned_sha256:
+        raise IntegrityError(f"{folder} holds weights that are not the ones this version of gan-zoo shipped "
+                             "(their sha256 is not the registry's pin)")
     return config, _check_weights(folder / WEIGHTS_FILE, config)
 
 
@@ -186,13 +190,13 @@ def _check_weights(path: Path, part: dict[str, Any]) -> dict[str, Any]:
     return expected
 
 
-def load_folder(folder: Path):
+def load_folder(folder: Path, *, pinned_sha256: str | None = None):
     """(network in eval mode, config dict) from a converted folder; keys must match exactly.
 
-    ``check_folder`` runs first, so nothing large is allocated before it is known to fit. The
-    config comes back with ``loaded_from`` (the folder; not stored) for ``load_companion``.
+    ``check_folder`` runs first (with ``pinned_sha256``), so nothing large is allocated before it
+    is known to fit. The config comes back with ``loaded_from`` (the folder; not stored) for ``load_companion``.
     """
-    config, expected = check_folder(folder)
+    config, expected = check_folder(folder, pinned_sha256=pinned_sha256)
     net = _load_weights(Path(folder) / WEIGHTS_FILE, config, expected)
     return net, {**config, "loaded_from": str(Path(folder))}
 

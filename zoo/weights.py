@@ -56,20 +56,19 @@ def load_entry(info: ModelInfo):
     failures: list[str] = []
     if folder is not None:
         try:
-            check_bundled(info, folder)
-            return load_folder(folder)
+            return load_folder(folder, pinned_sha256=bundled_pin(info, folder))
         except (CheckpointError, IntegrityError) as exc:
             failures.append(_discard_damaged(folder, exc))
-    return load_folder(_materialize_first(info, failures))
+    folder = _materialize_first(info, failures)
+    return load_folder(folder, pinned_sha256=bundled_pin(info, folder))
 
 
-def check_bundled(info: ModelInfo, folder: Path) -> None:
-    """For a bundled folder: its config.json must record the sha256 the registry pins (load_folder
-    then checks the file against it), so changed weights with a rewritten config are refused too."""
+def bundled_pin(info: ModelInfo, folder: Path) -> str | None:
+    """The sha256 the registry pins for ``folder`` when it is one of ``info``'s bundled sources."""
     for source in info.sources:
-        if isinstance(source, BundledSource) and source.sha256 and source_dir(info, source) == folder:
-            if read_folder_config(folder).get("weights_sha256") != source.sha256:
-                raise IntegrityError(f"bundled weights {folder} are not the ones this version of gan-zoo shipped (sha256 differs)")
+        if isinstance(source, BundledSource) and source_dir(info, source) == folder:
+            return source.sha256
+    return None
 
 
 def _discard_damaged(folder: Path, exc: Exception) -> str:
@@ -125,7 +124,7 @@ def materialize(info: ModelInfo, source: Source) -> Path:
         folder = source_dir(info, source)
         if not is_converted_folder(folder):
             raise CheckpointError(f"bundled weights {folder} are missing from this installation")
-        check_bundled(info, folder)
+        check_folder(folder, pinned_sha256=source.sha256)
         return folder
     if isinstance(source, UrlSource):
         downloads = cache_root() / "downloads"
@@ -292,6 +291,24 @@ def available_locally(info: ModelInfo) -> bool:
         if isinstance(source, PackagedSource) and util.find_spec(source.module) is not None:
             return True
     return False
+
+
+def local_default(task: str, preferred: str) -> str:
+    """A task's default model: ``preferred`` when it loads with no network, else the first entry of
+    ``task`` that does (registry order: the bundled demo models when nothing else is here), else
+    ``preferred`` (whose error then says how to get it). Used by the CLI and the app alike."""
+    from .registry import all_models
+
+    def here(info: ModelInfo) -> bool:
+        try:
+            return available_locally(info)
+        except (ZooError, ImportError, ValueError, OSError):  # a broken entry counts as not here
+            return False
+
+    entries = all_models(task=task)
+    if any(info.name == preferred and here(info) for info in entries):
+        return preferred
+    return next((info.name for info in entries if here(info)), preferred)
 
 
 def download_model(info: ModelInfo, *, force: bool = False) -> Path:

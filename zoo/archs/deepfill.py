@@ -219,6 +219,13 @@ class DeepFillV2(nn.Module):
         return Descriptor(task="inpaint", inputs="image+mask", in_channels=3, out_channels=3, value_range=(-1.0, 1.0),
                           size_multiple=8, min_size=16, context=None, dtypes={"cpu": ("float32",), "cuda": ("float32",)})
 
+    @staticmethod
+    def make_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``x`` [N, 5, H, W] for ``image`` [N, 3, H, W] in [-1, 1] and ``mask`` [N, 1, H, W]
+        (1 = hole): ``cat(image * (1 - mask), ones, ones * mask)``, as the reference feeds it."""
+        ones = torch.ones_like(mask)
+        return torch.cat([image * (1 - mask), ones, ones * mask], dim=1)
+
     def _run(self, names: tuple[str, ...], x: torch.Tensor) -> torch.Tensor:
         for name in names:
             x = getattr(self, name)(x)

@@ -26,6 +26,11 @@ ORIENTATION = 0x0112  # the EXIF Orientation tag: 1 upright, 2..8 mirrored / rot
 ImageLike = Union[Image.Image, np.ndarray]
 
 
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """The luma (``LUMA`` weights) of ``[..., 3]`` RGB values, float32, same scale as the input."""
+    return np.asarray(rgb, dtype=np.float32) @ np.asarray(LUMA, dtype=np.float32)
+
+
 def max_megapixels(value: float | None = None) -> float:
     """The input size limit in megapixels: ``value``, else ``$ZOO_MAX_MEGAPIXELS``, else the default."""
     if value is not None:

@@ -133,7 +133,7 @@ class Inpainter(Task):
         else:
             filled = self._fill_windows(np.ascontiguousarray(rgb), hole, margin)
         if color.shape[2] == 1:  # gray in, gray out: the hole gets the result's luma
-            filled = np.round(filled.astype(np.float32) @ np.array(images.LUMA, dtype=np.float32))[..., None]
+            filled = np.round(images.luma(filled))[..., None]
         if feather:
             weight = feather_weights(hole, feather)[..., None]
             filled = np.round(weight * filled + (1 - weight) * color).astype(np.uint8)
@@ -181,8 +181,7 @@ class Inpainter(Task):
             m = F.pad(m, [0, pw, 0, ph])  # the padding is known context, not hole
         if min(image.shape[2:]) < self.descriptor.min_size:
             raise ImageError(f"the image is {w}x{h}; inpainting needs at least {self.descriptor.min_size} pixels on each side")
-        ones = torch.ones_like(m)
-        x = torch.cat([image * (1 - m), ones, ones * m], dim=1)
+        x = self.net.make_input(image, m)
         param = next(self.net.parameters())
         with torch.inference_mode():
             _, stage2 = self.net(x.to(param.device, param.dtype), m.to(param.device, param.dtype))

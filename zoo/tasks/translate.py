@@ -183,8 +183,7 @@ class Translator(Task):
                 f"side (it needs multiples of {d.size_multiple}); use size='trained'"
             )
         if self.colorizer and not planes.gray:
-            planes = images.Planes(color=(planes.color @ np.asarray(images.LUMA, dtype=planes.color.dtype))[:, :, None],
-                                   alpha=planes.alpha, bits=planes.bits, gray=True)
+            planes = images.Planes(color=images.luma(planes.color)[:, :, None], alpha=planes.alpha, bits=planes.bits, gray=True)
         color = images.match_channels(planes, d.in_channels, self.name)
         x = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None] * 2 - 1
         with torch.inference_mode():
@@ -255,8 +254,7 @@ def keep_luma(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
     """``rgb`` [H, W, 3] in [0, 1] with its luma replaced by ``luma`` [H, W] (BT.601 YCbCr, the
     luma the input was made with): the network contributes only the chroma, so the colourised
     photo is as sharp as the input even though the network ran at its trained scale."""
-    weights = np.asarray(images.LUMA, dtype=np.float32)
-    delta = luma.astype(np.float32) - rgb.astype(np.float32) @ weights
+    delta = luma.astype(np.float32) - images.luma(rgb)
     return np.clip(rgb + delta[:, :, None], 0.0, 1.0)
 
 

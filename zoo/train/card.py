@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from .recipe import Recipe, TrainOptions
+from .recipe import Recipe
 
 
 HUB_LICENCES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause"}
@@ -118,5 +118,3 @@ def training_card(recipe: Recipe, name: str, provenance: dict[str, Any], metrics
     lines += ["", "## Reproduce", "", "```", reproduce_command(recipe, "RUN"), "```", ""]
     return "\n".join(lines)
 
-
-__all__ = ["training_card", "reproduce_command", "licence_of", "TrainOptions"]

@@ -83,6 +83,12 @@ def read_idx_labels(path: Path) -> np.ndarray:
         return np.frombuffer(f.read(n), dtype=np.uint8).copy()
 
 
+def short_side_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """(width, height) of an image of ``size`` scaled so its shorter side is ``side``."""
+    k = side / min(size)
+    return max(side, round(size[0] * k)), max(side, round(size[1] * k))
+
+
 def load_image(path: Path, *, channels: int, load_side: int | None) -> np.ndarray:
     """``[H, W, C]`` uint8 (C = 3 RGB or 1 gray), the shorter side resized to ``load_side`` if given."""
     from PIL import Image, UnidentifiedImageError
@@ -91,8 +97,7 @@ def load_image(path: Path, *, channels: int, load_side: int | None) -> np.ndarra
         with Image.open(path) as im:
             im = im.convert("RGB" if channels == 3 else "L")
             if load_side and min(im.size) != load_side:
-                k = load_side / min(im.size)
-                im = im.resize((max(load_side, round(im.width * k)), max(load_side, round(im.height * k))), Image.LANCZOS)
+                im = im.resize(short_side_size(im.size, load_side), Image.LANCZOS)
             arr = np.asarray(im)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise ZooError(f"{path} is not a readable image ({' '.join(str(exc).split())[:120]})") from None
@@ -108,19 +113,22 @@ class ImageSet:
         self.images, self.names, self.description = list(images), list(names), description
 
     @classmethod
-    def from_source(cls, source: str | Path, *, channels: int = 3, load_side: int | None = None,
-                    select: Callable[[list[Path]], list[Path]] | None = None) -> "ImageSet":
+    def from_source(cls, source: str | Path, *, channels: int = 3, load_side: int | None = None) -> "ImageSet":
         """A folder of images, or an IDX image file (gray; ``channels`` 3 repeats it)."""
         path = Path(source)
         if path.is_file():
             arr = read_idx_images(path)
             images = [a[:, :, None].repeat(channels, axis=2) for a in arr]
             return cls(images, [f"{path.name}[{i}]" for i in range(len(images))], str(path))
-        files = list_images(path)
-        if select is not None:
-            files = select(files)
-        return cls([load_image(f, channels=channels, load_side=load_side) for f in files],
-                   [str(f.relative_to(path)) if f.is_relative_to(path) else str(f) for f in files], str(path))
+        return cls.from_files(list_images(path), channels=channels, load_side=load_side, root=path)
+
+    @classmethod
+    def from_files(cls, files: Sequence[Path], *, channels: int = 3, load_side: int | None = None,
+                   root: Path | None = None) -> "ImageSet":
+        """These image files, named relative to ``root`` (default: by file name)."""
+        names = [str(f.relative_to(root)) if root is not None else f.name for f in files]
+        return cls([load_image(f, channels=channels, load_side=load_side) for f in files], names,
+                   str(root) if root is not None else "image files")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -258,8 +266,7 @@ def _resized_pairs(pairs, load_side):
 
     out = []
     for a, b in pairs:
-        k = load_side / min(a.shape[:2])
-        size = (max(load_side, round(a.shape[1] * k)), max(load_side, round(a.shape[0] * k)))
+        size = short_side_size((a.shape[1], a.shape[0]), load_side)
         out.append(tuple(np.asarray(Image.fromarray(x).resize(size, Image.LANCZOS)) for x in (a, b)))
     return out
 

@@ -42,30 +42,37 @@ FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 APP_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "demos" / "examples"  # in a checkout
 HELD_OUT_EVERY = 6  # every sixth photo in name order is held out (index 5, 11, ...)
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-
 @dataclass(frozen=True)
 class OfflineDataset:
+    """A named set: ``files()`` lists its images (None: ``needs[0]`` is an IDX file), ``needs`` is
+    what must exist (from Debian ``package``), ``style`` is applied to every image."""
+
     name: str
     description: str
     licence: str
-    package: str  # the Debian package that provides it
-    path: Path  # a folder (images chosen by ``select``) or an IDX file
-    select: Callable[[list[Path]], list[Path]] | None = None
+    package: str
+    needs: tuple[Path, ...]
+    files: Callable[[], list[Path]] | None = None
     style: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-def training_photos(files: list[Path]) -> list[Path]:
-    return [f for i, f in enumerate(files) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
+def _images(folder: Path) -> list[Path]:
+    from .data import list_images
+
+    return list_images(folder)
 
 
-def held_out_photos(files: list[Path]) -> list[Path]:
-    return [f for i, f in enumerate(files) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+def mate_training() -> list[Path]:
+    return [f for i, f in enumerate(_images(MATE_NATURE)) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
 
 
-def plasma_photos(files: list[Path]) -> list[Path]:
+def mate_held_out() -> list[Path]:
+    return [f for i, f in enumerate(_images(MATE_NATURE)) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+
+
+def plasma_photos() -> list[Path]:
     """One file per wallpaper of ``PLASMA_PHOTOS``: the smallest whose short side is at least 800 px."""
+    files = _images(PLASMA)
     chosen = []
     for name in PLASMA_PHOTOS:
         sizes = []
@@ -79,15 +86,9 @@ def plasma_photos(files: list[Path]) -> list[Path]:
     return chosen
 
 
-def all_photos(files: list[Path]) -> list[Path]:
+def all_photos() -> list[Path]:
     """The training photos of both packages (mate's nature set first, then Plasma's photographs)."""
-    return training_photos(list_images_in(MATE_NATURE)) + plasma_photos(list_images_in(PLASMA))
-
-
-def list_images_in(folder: Path) -> list[Path]:
-    from .data import list_images
-
-    return list_images(folder)
+    return mate_training() + plasma_photos()
 
 
 def cartoon(rgb: np.ndarray, *, levels: int = 4, edge: float = 0.12) -> np.ndarray:
@@ -95,39 +96,40 @@ def cartoon(rgb: np.ndarray, *, levels: int = 4, edge: float = 0.12) -> np.ndarr
     where the Sobel gradient of the smoothed luma exceeds ``edge`` (of the full range)."""
     from scipy import ndimage
 
+    from ..tasks.images import luma
+
     smooth = ndimage.median_filter(rgb, size=(5, 5, 1)).astype(np.float32)
     step = 256.0 / levels
     poster = (np.floor(smooth / step) + 0.5) * step
-    luma = smooth @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
-    grad = np.hypot(ndimage.sobel(luma, 0), ndimage.sobel(luma, 1)) / 4.0
+    gray = luma(smooth) / 255.0
+    grad = np.hypot(ndimage.sobel(gray, 0), ndimage.sobel(gray, 1)) / 4.0
     out = np.where((grad > edge)[:, :, None], poster * 0.25, poster)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
 GPL = "GPL-2.0-or-later"
-PHOTO_PACKAGES = "mate-backgrounds, plasma-workspace-wallpapers"
+PHOTOS = ("mate-backgrounds plasma-workspace-wallpapers", (MATE_NATURE, PLASMA))
 DATASETS = {
     d.name: d
     for d in (
         OfflineDataset("mate-nature", "the nature photos of Debian's mate-backgrounds (training split)", GPL,
-                       "mate-backgrounds", MATE_NATURE, training_photos),
+                       "mate-backgrounds", (MATE_NATURE,), mate_training),
         OfflineDataset("mate-nature-held-out", "the held-out nature photos of mate-backgrounds", GPL,
-                       "mate-backgrounds", MATE_NATURE, held_out_photos),
+                       "mate-backgrounds", (MATE_NATURE,), mate_held_out),
         OfflineDataset("plasma-photos", "the 13 photographs among Debian's plasma-workspace-wallpapers", GPL,
-                       "plasma-workspace-wallpapers", PLASMA, plasma_photos),
-        OfflineDataset("photos", "23 photos: mate-nature's training split and plasma-photos", GPL, PHOTO_PACKAGES,
-                       MATE_NATURE, all_photos),
-        OfflineDataset("photos-a", "every other photo of offline:photos (CycleGAN's domain A: photos)", GPL, PHOTO_PACKAGES,
-                       MATE_NATURE, lambda fs: all_photos(fs)[0::2]),
+                       "plasma-workspace-wallpapers", (PLASMA,), plasma_photos),
+        OfflineDataset("photos", "23 photos: mate-nature's training split and plasma-photos", GPL, *PHOTOS, all_photos),
+        OfflineDataset("photos-a", "every other photo of offline:photos (CycleGAN's domain A: photos)", GPL, *PHOTOS,
+                       lambda: all_photos()[0::2]),
         OfflineDataset("photos-b-cartoon", "the other photos of offline:photos, cartoon-stylised (CycleGAN's domain B)", GPL,
-                       PHOTO_PACKAGES, MATE_NATURE, lambda fs: all_photos(fs)[1::2], cartoon),
+                       *PHOTOS, lambda: all_photos()[1::2], cartoon),
         OfflineDataset("app-examples", "the app's example photos (astronaut, cat, coffee; scikit-image's, public domain / "
-                       "CC0)", "CC0-1.0", "gan-zoo checkout (demos/examples)", APP_EXAMPLES,
-                       lambda fs: [f for f in fs if f.suffix == ".jpg"]),
+                       "CC0)", "CC0-1.0", "gan-zoo checkout (demos/examples)", (APP_EXAMPLES,),
+                       lambda: [f for f in _images(APP_EXAMPLES) if f.suffix == ".jpg"]),
         OfflineDataset("fashion-mnist", "Fashion-MNIST's 60,000 training images (28x28 gray)", "MIT", "dataset-fashion-mnist",
-                       FASHION_MNIST / "train-images-idx3-ubyte.gz"),
+                       (FASHION_MNIST / "train-images-idx3-ubyte.gz",)),
         OfflineDataset("fashion-mnist-test", "Fashion-MNIST's 10,000 test images (28x28 gray)", "MIT", "dataset-fashion-mnist",
-                       FASHION_MNIST / "t10k-images-idx3-ubyte.gz"),
+                       (FASHION_MNIST / "t10k-images-idx3-ubyte.gz",)),
     )
 }
 
@@ -139,9 +141,16 @@ def lookup(spec: str) -> OfflineDataset:
     if name not in DATASETS:
         raise ZooError(f"unknown offline dataset {name!r}; known: {', '.join(DATASETS)}")
     found = DATASETS[name]
-    if not found.path.exists():
-        raise ZooError(f"offline dataset {name} needs the Debian package {found.package} (apt install {found.package})")
+    if not all(p.exists() for p in found.needs):
+        raise ZooError(f"offline dataset {name} needs {found.package} (apt install {found.package})")
     return found
+
+
+def is_idx(spec: str | Path) -> bool:
+    """Whether a data source is an IDX file (gray images) rather than a folder of images."""
+    if isinstance(spec, str) and spec.startswith(PREFIX):
+        return lookup(spec).files is None
+    return Path(spec).is_file()
 
 
 def image_set(spec: str | Path, *, channels: int = 3, load_side: int | None = None):
@@ -154,7 +163,10 @@ def image_set(spec: str | Path, *, channels: int = 3, load_side: int | None = No
                         " + ".join(p.description for p in parts))
     if isinstance(spec, str) and spec.startswith(PREFIX):
         found = lookup(spec)
-        images = ImageSet.from_source(found.path, channels=channels, load_side=load_side, select=found.select)
+        if found.files is None:
+            images = ImageSet.from_source(found.needs[0], channels=channels)
+        else:
+            images = ImageSet.from_files(found.files(), channels=channels, load_side=load_side)
         if found.style is not None:
             images.images = [found.style(a) for a in images.images]
         images.description = f"{PREFIX}{found.name} ({found.description}; {found.licence})"

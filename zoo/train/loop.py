@@ -133,7 +133,7 @@ def train(recipe_name: str, options: TrainOptions, run: Path, *, device: str | N
         end = options.steps if stop_after is None else min(options.steps, start + stop_after)
         if end > start and hardware(procs) not in trained_on:  # where the steps of this call run
             trained_on.append(hardware(procs))
-        samples = recipe.to_device(data.batch(options.seed, SAMPLE_SLOT_STEP, range(min(SAMPLE_COUNT, options.batch))))
+        samples = None  # the fixed batch of the sample grids, drawn when the first grid is due
         bar = tqdm(range(start, end), initial=start, total=options.steps, desc=f"{recipe.name}", unit="step",
                    disable=not (progress and procs.is_main), dynamic_ncols=True)
         begun, step = time.perf_counter(), start
@@ -146,6 +146,8 @@ def train(recipe_name: str, options: TrainOptions, run: Path, *, device: str | N
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
                 done = step + 1
                 if procs.is_main and options.sample_every and done % options.sample_every == 0:
+                    if samples is None:
+                        samples = recipe.to_device(data.batch(options.seed, SAMPLE_SLOT_STEP, range(min(SAMPLE_COUNT, options.batch))))
                     with torch.no_grad():
                         _save_grid(recipe.sample_images(samples).cpu(), run / "samples" / f"step_{done:06d}.png")
                 if done % options.save_every == 0 and done < end:

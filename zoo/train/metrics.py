@@ -42,15 +42,12 @@ def colourfulness(rgb: np.ndarray) -> float:
 
 
 def held_out_images(spec: str, side: int = EVAL_SIDE) -> list[tuple[str, np.ndarray]]:
-    """(name, RGB uint8) of the held-out images, short side ``side``; ``spec`` may list several
-    sources separated by commas."""
+    """(name, RGB uint8) of the held-out images, short side ``side`` (``spec``: one source or several,
+    comma-separated, as ``datasets.image_set`` takes them)."""
     from .datasets import image_set
 
-    out = []
-    for part in (p.strip() for p in spec.split(",") if p.strip()):
-        images = image_set(part, channels=3, load_side=side)
-        out += list(zip(images.names, images.images))
-    return out
+    images = image_set(spec, channels=3, load_side=side)
+    return list(zip(images.names, images.images))
 
 
 def colorize_report(folder: Path, eval_data: str, *, resolution: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ The networks are the ones in ``zoo.archs`` (no second copy): a recipe builds the
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -84,7 +85,7 @@ def parse_sets(options_cls: type, sets: list[str]) -> dict[str, Any]:
     return out
 
 
-class Recipe:
+class Recipe(abc.ABC):
     """Base class; see the module docstring."""
 
     name: ClassVar[str]
@@ -110,17 +111,21 @@ class Recipe:
 
     # -- hooks -----------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def build_data(self):
-        raise NotImplementedError
+        """The training data: an object with ``batch(seed, step, slots)`` (``zoo.train.data``)."""
 
+    @abc.abstractmethod
     def step(self, batch: Any, step: int) -> dict[str, float]:
-        raise NotImplementedError
+        """One optimisation step on this process's slice of the batch; the losses, by name."""
 
+    @abc.abstractmethod
     def sample_images(self, batch: Any) -> torch.Tensor:
-        raise NotImplementedError
+        """``[N, C, H, W]`` in [-1, 1] for the sample grid of the fixed batch ``batch``."""
 
+    @abc.abstractmethod
     def export(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """``{subfolder: Converted}`` of the networks to export ("" for a single one)."""
 
     def evaluate(self, folder) -> dict[str, Any]:
         """Quality figures of the exported model for its card ({} when there is no eval data)."""
@@ -138,11 +143,13 @@ class Recipe:
 
     # -- helpers for recipes ---------------------------------------------------------------------
 
-    def optimise(self, loss: torch.Tensor, net: nn.Module, optim: torch.optim.Optimizer) -> None:
-        """zero_grad, backward, average the gradients over the processes, step."""
+    def optimise(self, loss: torch.Tensor, nets: nn.Module | tuple[nn.Module, ...], optim: torch.optim.Optimizer) -> None:
+        """zero_grad, backward, average the gradients of ``nets`` (those ``optim`` steps) over the
+        processes, step."""
         optim.zero_grad(set_to_none=True)
         loss.backward()
-        self.procs.average_grads(net)
+        for net in nets if isinstance(nets, tuple) else (nets,):
+            self.procs.average_grads(net)
         optim.step()
 
     def converted(self, net: nn.Module, arch: str, arch_kwargs: dict[str, Any], layout: str = "gan-zoo"):

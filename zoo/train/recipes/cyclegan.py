@@ -78,13 +78,6 @@ class CycleGAN(Recipe):
         return UnpairedImages(SingleImages(image_set(o.data, load_side=load_side), crops),
                               SingleImages(image_set(o.data_b, load_side=load_side), crops))
 
-    def _optimise_pair(self, loss: torch.Tensor, names: tuple[str, str], optim) -> None:
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        for n in names:
-            self.procs.average_grads(self.nets[n])
-        optim.step()
-
     def step(self, batch: Any, step: int) -> dict[str, float]:
         o = self.options
         real_a, real_b = batch
@@ -105,7 +98,7 @@ class CycleGAN(Recipe):
             loss_idt = (F.l1_loss(G_A(real_b), real_b) + F.l1_loss(G_B(real_a), real_a)) * lam * o.lambda_identity
         loss_gan = lsgan(D_A(fake_b), 1.0) + lsgan(D_B(fake_a), 1.0)
         loss_cycle = (F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b)) * lam
-        self._optimise_pair(loss_gan + loss_cycle + loss_idt, ("G_A", "G_B"), self.optims["G"])
+        self.optimise(loss_gan + loss_cycle + loss_idt, (G_A, G_B), self.optims["G"])
         # discriminators, on pooled fakes (D_A judges B-domain images, as upstream names them)
         requires_grad(D_A, True), requires_grad(D_B, True)
         gen = step_generator(o.seed, step, self.procs.rank, "pool")
@@ -113,7 +106,7 @@ class CycleGAN(Recipe):
         pooled_a = self.pools["A"].query(fake_a, gen)
         loss_d_a = 0.5 * (lsgan(D_A(real_b), 1.0) + lsgan(D_A(pooled_b.detach()), 0.0))
         loss_d_b = 0.5 * (lsgan(D_B(real_a), 1.0) + lsgan(D_B(pooled_a.detach()), 0.0))
-        self._optimise_pair(loss_d_a + loss_d_b, ("D_A", "D_B"), self.optims["D"])
+        self.optimise(loss_d_a + loss_d_b, (D_A, D_B), self.optims["D"])
         return {"G": loss_gan.item(), "cycle": loss_cycle.item(), "idt": loss_idt.item(), "D": (loss_d_a + loss_d_b).item()}
 
     def sample_images(self, batch: Any) -> torch.Tensor:

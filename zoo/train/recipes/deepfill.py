@@ -72,9 +72,7 @@ class DeepFill(Recipe):
         real, mask = batch
         G, D = self.nets["G"], self.nets["D"]
         mask = mask.expand(real.shape[0], 1, *real.shape[2:])
-        ones = torch.ones_like(mask)
-        x = torch.cat([real * (1 - mask), ones, ones * mask], 1)
-        stage1, stage2 = G(x, mask)
+        stage1, stage2 = G(G.make_input(real, mask), mask)
         filled = stage2 * mask + real * (1 - mask)
         # D: hinge on real and filled images, one forward
         requires_grad(D, True)
@@ -92,8 +90,8 @@ class DeepFill(Recipe):
     def sample_images(self, batch: Any) -> torch.Tensor:
         real, mask = batch
         mask = mask.expand(real.shape[0], 1, *real.shape[2:])
-        ones = torch.ones_like(mask)
-        _, stage2 = self.nets["G"](torch.cat([real * (1 - mask), ones, ones * mask], 1), mask)
+        G = self.nets["G"]
+        _, stage2 = G(G.make_input(real, mask), mask)
         return torch.cat([real * (1 - mask) + mask, stage2 * mask + real * (1 - mask), real], 0)
 
     def export(self) -> dict[str, Any]:

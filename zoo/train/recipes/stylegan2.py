@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from ...errors import ZooError
 from ..data import Crops, SingleImages, step_generator
+from ..datasets import is_idx
 from ..recipe import Recipe, TrainOptions, ema_update, requires_grad
 
 
@@ -66,7 +67,7 @@ class StyleGAN2(Recipe):
         from ...archs import build
 
         o = options
-        self.img_channels = o.channels or (1 if _is_idx(o.data) else 3)
+        self.img_channels = o.channels or (1 if is_idx(o.data) else 3)
         res = [2**i for i in range(2, int(math.log2(o.resolution)) + 1)]
         widths = [o.width if r <= o.width_from else max(8, o.width * o.width_from // r) for r in res]
         self.g_kwargs = {"z_dim": o.z_dim, "w_dim": o.w_dim, "img_resolution": o.resolution, "img_channels": self.img_channels,
@@ -201,14 +202,6 @@ class StyleGAN2(Recipe):
         from ..metrics import generator_report
 
         return generator_report(folder, self.options, self)
-
-
-def _is_idx(spec: str) -> bool:
-    from ..datasets import PREFIX, lookup
-
-    if spec.startswith(PREFIX):
-        return lookup(spec).path.is_file()
-    return not spec.endswith("/") and "ubyte" in spec
 
 
 RECIPE = StyleGAN2
