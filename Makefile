@@ -1,4 +1,4 @@
-# gan-zoo: `make demo` starts the app offline, `make test` runs the whole suite.
+# gan-zoo: `make demo` starts the app (offline when no network answers), `make test` runs the whole suite.
 # Both create or refresh .venv first (re-installing only when pyproject.toml changes).
 
 PYTHON ?= python3
@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# downloads from the page where a network answers (a one-second probe), offline and instant otherwise
 demo: venv
-	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False GRADIO_SERVER_NAME=$(HOST) GRADIO_SERVER_PORT=$(PORT) $(PY) app.py
+	GRADIO_ANALYTICS_ENABLED=False $(VENV)/bin/zoo serve --host $(HOST) --port $(PORT) --downloads auto
 
 test: venv
 	$(PY) -m pytest -q tests; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status

@@ -20,7 +20,7 @@ from zoo.registry import BundledSource
 from zoo.tasks.translate import is_colorizer
 
 MAX_BYTES = 8 * 1024 * 1024
-EXAMPLES = Path(__file__).resolve().parent.parent / "demos" / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "zoo" / "app" / "examples"
 
 DEMOS = [m for m in zoo.list_models() if is_demo(m)]
 

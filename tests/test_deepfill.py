@@ -163,18 +163,18 @@ def test_cli_inpaint_and_its_bad_input(folder, tmp_path, capsys):
 
 def test_the_tab_takes_the_brush_layer_at_the_uploaded_size(folder, monkeypatch):
     pytest.importorskip("gradio")
-    from demos import inpaint as tab
+    from zoo.app import inpaint as tab
 
-    monkeypatch.setattr(tab, "get_inpainter", lambda name: zoo.load(folder))
+    monkeypatch.setattr(tab, "load_model", lambda run, info: zoo.load(folder))  # the tab runs the tiny test network
     image, hole = photo(64, 48), holes(64, 48)
     shown = image.resize((32, 24))  # the editor's rescaled copy
     layer = Image.new("RGBA", (32, 24), (0, 0, 0, 0))
     layer.paste((255, 255, 255, 255), (4, 2, 10, 8))
     mask = tab.editor_mask({"background": shown, "layers": [layer]}, image.size)
     assert mask.size == (64, 48) and np.asarray(mask)[4:16, 8:20].all() and np.asarray(mask).sum() == 255 * 12 * 12
-    out = tab.inpaint_from_editor({"background": shown, "layers": [layer]}, None, "x", 0, image)
+    out = Image.open(tab.inpaint_from_editor({"background": shown, "layers": [layer]}, None, "deepfill-nature", 0, image))
     assert out.size == image.size
-    direct = tab.inpaint(image, Image.fromarray(hole.astype(np.uint8) * 255), "x")
+    direct = Image.open(tab.inpaint(image, Image.fromarray(hole.astype(np.uint8) * 255), "deepfill-nature"))
     assert np.array_equal(np.asarray(direct)[~hole], np.asarray(image)[~hole])
 
 
@@ -267,14 +267,14 @@ def test_cli_inpaints_a_folder_with_masks_matched_by_name(folder, tmp_path, caps
 
 def test_the_tab_example_is_a_photo_and_its_mask(folder, monkeypatch):
     pytest.importorskip("gradio")
-    from demos import inpaint as tab
+    from zoo.app import inpaint as tab
 
-    monkeypatch.setattr(tab, "get_inpainter", lambda name: zoo.load(folder))
+    monkeypatch.setattr(tab, "load_model", lambda run, info: zoo.load(folder))  # the tab runs the tiny test network
     for photo_name, mask_name in tab.EXAMPLES:
         image, mask = Image.open(tab.EXAMPLES_DIR / photo_name), Image.open(tab.EXAMPLES_DIR / mask_name)
         hole = np.asarray(mask.convert("L")) > 127
         assert image.size == mask.size and 0.01 < hole.mean() < 0.3
-        out = tab.inpaint_from_editor({"background": image, "layers": []}, mask, "x", 0, None)
+        out = Image.open(tab.inpaint_from_editor({"background": image, "layers": []}, mask, "deepfill-nature", 0, None))
         assert np.array_equal(np.asarray(out)[~hole], np.asarray(image.convert("RGB"))[~hole])
 
 
@@ -308,7 +308,7 @@ def test_cli_refuses_non_images_and_models_of_other_tasks(folder, tmp_path, caps
 
 def test_the_tab_keeps_the_upload_only_while_it_is_the_picture_shown():
     pytest.importorskip("gradio")
-    from demos import inpaint as tab
+    from zoo.app import inpaint as tab
 
     upload = photo(640, 480)
     shown = upload.resize((320, 240))  # the editor's rescaled copy of it

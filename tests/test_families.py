@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import demos
+import zoo.app as demos
 import zoo
 from conftest import ROOT
 from zoo import cli, families, loading, registry
@@ -45,11 +45,11 @@ def test_every_task_has_its_class_command_and_tab():
         cls = loading.task_class(task)
         assert cls.task == task
         if task not in families.front_end_tasks():
-            assert task not in commands and f"demos.{task}" not in demos.TABS
+            assert task not in commands and f"zoo.app.{task}" not in demos.TABS
             continue
         assert task in commands, f"no `zoo {task}` command"
-        assert f"demos.{task}" in demos.TABS, f"no tab for {task}"
-        assert importlib.import_module(f"demos.{task}").LABEL
+        assert f"zoo.app.{task}" in demos.TABS, f"no tab for {task}"
+        assert importlib.import_module(f"zoo.app.{task}").LABEL
     list_parser = commands["list"]
     choices = {a.dest: a.choices for a in list_parser._actions if a.choices}
     assert tuple(choices["task"]) == families.task_names() and tuple(choices["family"]) == families.family_names()
@@ -104,7 +104,7 @@ def _names_typed_by_hand(path: Path, owners: dict[Path, set[str]]) -> list[str]:
 
 def test_nothing_outside_a_familys_modules_names_it_or_its_architectures():
     owners = _family_files()
-    scanned = sorted((ROOT / "zoo").rglob("*.py")) + sorted((ROOT / "demos").rglob("*.py")) + [ROOT / "app.py", ROOT / "tests" / "parity.py"]
+    scanned = sorted((ROOT / "zoo").rglob("*.py")) + [ROOT / "app.py", ROOT / "tests" / "parity.py"]
     found = [hit for path in scanned for hit in _names_typed_by_hand(path, owners)]
     assert not found, "named by hand outside the family's modules:\n" + "\n".join(found)
 

@@ -114,13 +114,13 @@ def test_a_lazy_pil_image_is_refused_before_decoding(tmp_path, upscaler):
 def test_the_app_refuses_before_decoding(tmp_path, monkeypatch):
     gr = pytest.importorskip("gradio")
     monkeypatch.syspath_prepend(str(ROOT))
-    from demos import translate as tr
-    from demos import upscale as up
+    from zoo.app import translate as tr
+    from zoo.app import upscale as up
 
     with Image.open(bilevel_png(tmp_path / "big.png", 3000, 2000)) as lazy:  # 6 MP, over the app's 4 MP
         for function in (up.upscale, tr.translate):
             before = pillow_allocated()
-            with pytest.raises(gr.Error, match="over the 4 MP limit"):
+            with pytest.raises(gr.Error, match="this server takes up to 4 megapixels"):
                 function(lazy)
             assert pillow_allocated() == before, function.__name__
 
@@ -189,11 +189,13 @@ def test_a_camera_mpo_is_one_photo_and_the_api_uses_the_current_frame(tmp_path, 
 def test_the_app_refuses_a_multi_frame_upload(tmp_path, monkeypatch):
     gr = pytest.importorskip("gradio")
     monkeypatch.syspath_prepend(str(ROOT))
-    from demos import upscale as up
+    from zoo.app import upscale as up
 
     FRAMES[0].save(tmp_path / "anim.gif", save_all=True, append_images=FRAMES[1:])
-    with Image.open(tmp_path / "anim.gif") as animation, pytest.raises(gr.Error, match="has 3 frames"):
+    with Image.open(tmp_path / "anim.gif") as animation, pytest.raises(gr.Error, match="holds 3 frames"):
         up.upscale(animation)
+    with pytest.raises(gr.Error, match="holds 3 frames"):  # as an upload (a path): refused from the header
+        up.upscale({"path": str(tmp_path / "anim.gif"), "orig_name": "anim.gif"})
 
 
 # -- 4. output permissions ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ REQUIRED_ESRGAN = {
     "realesr-general-x4v3",
     "realesr-animevideov3",
     "esrgan-x4",
+    "realsr-df2k-x4",
 }
 REQUIRED_TRANSLATE = {
     # entry: official names of its directions, AtoB first
@@ -44,6 +45,9 @@ REQUIRED_TRANSLATE = {
     "cyclegan-facades": ("facades_photo2label", "facades_label2photo"),
     "cyclegan-iphone2dslr-flower": ("iphone2dslr_flower",),
 }
+# Interpolation partners come in pairs, each naming the other, except these: realesrnet-x4plus
+# blends toward realesrgan-x4plus (its GAN fine-tune), whose own partner is realsr-df2k-x4 (offline).
+ONE_WAY_PARTNERS = {"realesrnet-x4plus": "realesrgan-x4plus"}
 OPEN_OTHER = {"GPL-2.0-or-later"}  # "other" on the Hub, but no use restriction
 PIPELINE_TAGS = {"generate": "unconditional-image-generation", "translate": "image-to-image", "inpaint": "image-to-image"}
 HF_LICENCE = {"BSD-3-Clause": "bsd-3-clause", "BSD-2-Clause": "bsd-2-clause", "Apache-2.0": "apache-2.0", "MIT": "mit",
@@ -135,7 +139,8 @@ def test_entry_is_complete(info):
     if getattr(info.options, "interpolate_with", None):
         partner = zoo.info(info.options.interpolate_with)
         assert partner.arch == info.arch and partner.options.scale == info.options.scale
-        assert partner.options.interpolate_with == info.name
+        assert partner.arch_kwargs == info.arch_kwargs and partner.config == info.config, "partners need identical shapes"
+        assert partner.options.interpolate_with == info.name or ONE_WAY_PARTNERS.get(info.name) == partner.name
     if info.task == "translate":
         names = [d.name for d in info.directions]
         assert names and names[0] == "AtoB", "AtoB comes first: it is the default direction"

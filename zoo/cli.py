@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+from importlib import util
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -421,15 +422,15 @@ def _parse_layers(text: str | None) -> tuple[int, int] | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The Gradio app of this installation (``zoo.app``), with the operator's choices in the environment."""
     os.environ["GRADIO_SERVER_NAME"] = args.host
     os.environ["GRADIO_SERVER_PORT"] = str(args.port)
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
-    try:
-        import app  # the Gradio app at the repository root
-    except ImportError:
-        return _fail("app.py is not available in this installation; run `zoo serve` from a gan-zoo checkout")
-    app.main()
+    os.environ["ZOO_APP_DOWNLOADS"] = args.downloads
+    if util.find_spec("gradio") is None:
+        return _fail("the app needs Gradio: pip install 'gan-zoo[app]'")
+    from .app.server import main as serve
+
+    serve()
     return 0
 
 
@@ -615,6 +616,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the Gradio app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--downloads", choices=("off", "on", "auto"), default=os.environ.get("ZOO_APP_DOWNLOADS") or "off",
+                   help="whether visitors may make this server download models: off (default), on, or auto (on when the "
+                        "Hub answers)")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -46,3 +46,23 @@ class WrongFamilyError(ZooError):
 
 class ImageError(ZooError):
     """An input image is unreadable, empty, too large, or of a mode the task cannot take."""
+
+
+class ImageTooLargeError(ImageError):
+    """An image over the megapixel limit; ``width``, ``height`` and ``limit`` (MP) say by how much."""
+
+    def __init__(self, message: str, width: int, height: int, limit: float) -> None:
+        super().__init__(message)
+        self.width, self.height, self.limit = width, height, limit
+
+
+class UnreadableImageError(ImageError):
+    """A file that is not an image Pillow can decode (corrupt, truncated, another format)."""
+
+
+class MultiFrameImageError(ImageError):
+    """An animation or a multi-page file where one image is expected; ``frames`` says how many."""
+
+    def __init__(self, message: str, frames: int) -> None:
+        super().__init__(message)
+        self.frames = frames

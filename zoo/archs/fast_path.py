@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator, Sequence
+from contextvars import ContextVar
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -89,11 +90,33 @@ def gate(net: nn.Module, x: torch.Tensor) -> bool:
     return all(p.device.type == "cpu" and p.dtype == torch.float32 for p in net.parameters())
 
 
+_INTERRUPT: ContextVar[Callable[[], None] | None] = ContextVar("zoo_fast_path_interrupt", default=None)
+
+
+@contextlib.contextmanager
+def interruptible(check: Callable[[], None]) -> Iterator[None]:
+    """Within the block (this thread / context), ``check()`` runs before every fast-path convolution;
+    it raises to stop a forward pass part-way (a request that was cancelled). Costs one context
+    variable read per convolution when unused."""
+    token = _INTERRUPT.set(check)
+    try:
+        yield
+    finally:
+        _INTERRUPT.reset(token)
+
+
+def _poll() -> None:
+    check = _INTERRUPT.get()
+    if check is not None:
+        check()
+
+
 def conv_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: Sequence[int],
                    stride: Sequence[int], dilation: Sequence[int], groups: int, act: str = "none",
                    scalars: Sequence[float] = ()) -> torch.Tensor:
     """``act(conv2d(x, weight, bias))`` in one oneDNN call; ``act`` is a oneDNN post-op name:
     "none", "relu", "leaky_relu" (``scalars=(slope,)``), "tanh". The output has x's memory format."""
+    _poll()
     return torch.ops.mkldnn._convolution_pointwise(
         x, weight, bias, list(padding), list(stride), list(dilation), groups, act, list(scalars), ""
     )
@@ -103,6 +126,7 @@ def conv_transpose_pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.
                              output_padding: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int,
                              act: str = "none", scalars: Sequence[float] = ()) -> torch.Tensor:
     """``act(conv_transpose2d(x, weight, bias))`` in one oneDNN call (post-ops as ``conv_pointwise``)."""
+    _poll()
     return torch.ops.mkldnn._convolution_transpose_pointwise(
         x, weight, bias, list(padding), list(output_padding), list(stride), list(dilation), groups, act, list(scalars), ""
     )

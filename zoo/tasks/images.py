@@ -16,7 +16,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import ImageError
+from ..errors import ImageError, ImageTooLargeError, MultiFrameImageError, UnreadableImageError
 
 LUMA = (0.299, 0.587, 0.114)  # RGB -> gray weights, as cv2.COLOR_RGB2GRAY (Real-ESRGAN's choice)
 
@@ -69,9 +69,10 @@ def check_size(width: int, height: int, limit_megapixels: float | None = None) -
         raise ImageError(f"the image is empty ({width}x{height})")
     limit = max_megapixels(limit_megapixels)
     if width * height > limit * 1e6:
-        raise ImageError(
+        raise ImageTooLargeError(
             f"the image is {width}x{height} ({width * height / 1e6:.1f} MP), over the {limit:g} MP limit "
-            "(raise it with max_megapixels= / --max-megapixels / ZOO_MAX_MEGAPIXELS)"
+            "(raise it with max_megapixels= / --max-megapixels / ZOO_MAX_MEGAPIXELS)",
+            width, height, limit,
         )
 
 
@@ -84,9 +85,10 @@ def check_header(image: Image.Image, limit_megapixels: float | None = None, *, n
     check_size(*image.size, limit_megapixels)
     frames = int(getattr(image, "n_frames", 1))
     if frames > 1 and image.format != "MPO":
-        raise ImageError(
+        raise MultiFrameImageError(
             f"{name} has {frames} frames (an animation or a multi-page file); only single images are supported: "
-            "save the frame you want as its own file first (e.g. `magick 'in.gif[0]' frame.png`)"
+            "save the frame you want as its own file first (e.g. `magick 'in.gif[0]' frame.png`)",
+            frames,
         )
 
 
@@ -96,7 +98,7 @@ def upright(image: Image.Image) -> Image.Image:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"the image is not readable ({' '.join(str(exc).split())})") from None
+        raise UnreadableImageError(f"the image is not readable ({' '.join(str(exc).split())})") from None
     try:
         orientation = image.getexif().get(ORIENTATION, 1)
     except Exception:  # noqa: BLE001  (broken EXIF: keep the pixels as stored)
@@ -126,7 +128,7 @@ def open_image(path: str | Path, *, max_megapixels: float | None = None) -> Imag
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{path.name} is too large to open safely ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path.name} is not a readable image ({' '.join(str(exc).split())})") from None
+        raise UnreadableImageError(f"{path.name} is not a readable image ({' '.join(str(exc).split())})") from None
     return image if image.mode != "P" else image.convert("RGBA" if "transparency" in image.info else "RGB")
 
 

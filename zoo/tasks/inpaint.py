@@ -29,7 +29,7 @@ batch the first sample's mask).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -101,10 +101,11 @@ class Inpainter(Task):
     task = "inpaint"
 
     def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, strategy: str = "auto", margin: int = DEFAULT_MARGIN,
-                 feather: int = 0, max_megapixels: float | None = None) -> Image.Image:
+                 feather: int = 0, max_megapixels: float | None = None, progress: Callable[[int, int], None] | None = None) -> Image.Image:
         """``image`` with its hole filled (same size and mode). An empty mask gives the image back
         unchanged (callers that want to say so check ``hole(...).any()`` first and pass the hole
-        itself); a mask covering everything is an error."""
+        itself); a mask covering everything is an error. ``progress(done, total)`` is called after
+        each network pass (one per context window, or one for the whole image)."""
         if not isinstance(image, Image.Image):
             raise ImageError(f"inpainting takes a PIL image, not {type(image).__name__}")
         if strategy not in STRATEGIES:
@@ -130,8 +131,10 @@ class Inpainter(Task):
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
         if strategy == "native" or (strategy == "auto" and max(hole.shape) <= NATIVE_MAX_SIDE):
             filled = self._fill(np.ascontiguousarray(rgb), hole)
+            if progress is not None:
+                progress(1, 1)
         else:
-            filled = self._fill_windows(np.ascontiguousarray(rgb), hole, margin)
+            filled = self._fill_windows(np.ascontiguousarray(rgb), hole, margin, progress)
         if color.shape[2] == 1:  # gray in, gray out: the hole gets the result's luma
             filled = np.round(images.luma(filled))[..., None]
         if feather:
@@ -147,13 +150,15 @@ class Inpainter(Task):
         """The pixels to fill, a boolean [H, W] array, of a mask for an image of ``size`` (width, height)."""
         return dilate(mask_array(mask, size), dilation)
 
-    def _fill_windows(self, rgb: np.ndarray, hole: np.ndarray, margin: int) -> np.ndarray:
+    def _fill_windows(self, rgb: np.ndarray, hole: np.ndarray, margin: int,
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """``_fill`` per context window (``zoo.tasks.windows``), each scaled to the trained size."""
         from .windows import hole_windows
 
         side = int(getattr(self.info.options, "trained_size", 256) or 256)
         filled = rgb.copy()
-        for box in hole_windows(hole, margin):
+        boxes = hole_windows(hole, margin)
+        for done, box in enumerate(boxes, start=1):
             crop, crop_hole = rgb[box.slices], hole[box.slices]
             scale = side / max(box.height, box.width)
             size = (max(16, round(box.width * scale / 8) * 8), max(16, round(box.height * scale / 8) * 8))
@@ -163,6 +168,8 @@ class Inpainter(Task):
             result = self._fill(np.ascontiguousarray(small), small_hole)
             back = np.asarray(Image.fromarray(result).resize((box.width, box.height), Image.BICUBIC))
             filled[box.slices] = back  # only its hole pixels are used (__call__ pastes the hole alone)
+            if progress is not None:
+                progress(done, len(boxes))
         return filled
 
     def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -35,6 +35,17 @@ def tile_regions(height: int, width: int, tile: int, multiple: int = 1) -> list[
     ]
 
 
+def processed_pixels(height: int, width: int, tile: int, overlap: int = 0, multiple: int = 1) -> int:
+    """Input pixels the network runs on when ``run_tiled`` covers ``height x width`` (tiles with
+    their context): the work of a tiled run, for estimates. Sizes are padded to ``multiple``."""
+    height, width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    overlap = -(-overlap // multiple) * multiple
+    total = 0
+    for y0, y1, x0, x1 in tile_regions(height, width, tile, multiple):
+        total += (min(height, y1 + overlap) - max(0, y0 - overlap)) * (min(width, x1 + overlap) - max(0, x0 - overlap))
+    return total
+
+
 def run_tiled(
     fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,

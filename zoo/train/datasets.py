@@ -12,7 +12,7 @@ held-out ones are what the cards' quality figures are measured on).
 * ``mate-nature``: the 12 nature photos of Debian's ``mate-backgrounds`` (GPL-2+, large JPEGs in
   ``/usr/share/backgrounds/mate/nature``). Held out: every sixth in name order (GreenMeadow,
   YellowFlower).
-* ``app-examples``: the app's three example photos (``demos/examples``, from scikit-image: public
+* ``app-examples``: the app's three example photos (``zoo/app/examples``, from scikit-image: public
   domain / CC0), never trained on: more held-out photos for the cards.
 * ``fashion-mnist``: Debian's ``dataset-fashion-mnist`` (MIT; 60,000 training and 10,000 test
   images, 28x28 gray, 10 labelled classes), read from its IDX files.
@@ -39,7 +39,7 @@ PLASMA = Path("/usr/share/wallpapers")
 PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
                  "MilkyWay", "OneStandsOut", "Path", "Volna", "summer_1am")
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-APP_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "demos" / "examples"  # in a checkout
+APP_EXAMPLES = Path(__file__).resolve().parent.parent / "app" / "examples"  # installed with the package
 HELD_OUT_EVERY = 6  # every sixth photo in name order is held out (index 5, 11, ...)
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ DATASETS = {
         OfflineDataset("photos-b-cartoon", "the other photos of offline:photos, cartoon-stylised (CycleGAN's domain B)", GPL,
                        *PHOTOS, lambda: all_photos()[1::2], cartoon),
         OfflineDataset("app-examples", "the app's example photos (astronaut, cat, coffee; scikit-image's, public domain / "
-                       "CC0)", "CC0-1.0", "gan-zoo checkout (demos/examples)", (APP_EXAMPLES,),
+                       "CC0)", "CC0-1.0", "gan-zoo (zoo/app/examples)", (APP_EXAMPLES,),
                        lambda: [f for f in _images(APP_EXAMPLES) if f.suffix == ".jpg"]),
         OfflineDataset("fashion-mnist", "Fashion-MNIST's 60,000 training images (28x28 gray)", "MIT", "dataset-fashion-mnist",
                        (FASHION_MNIST / "train-images-idx3-ubyte.gz",)),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 # The tab modules in the order the app shows them: one line per tab.
 TABS = (
-    "demos.upscale",  # first: it works offline on the packaged weights
-    "demos.translate",
-    "demos.generate",
-    "demos.inpaint",
-    "demos.model_zoo",
+    "zoo.app.upscale",  # first: it works offline on the packaged weights
+    "zoo.app.translate",
+    "zoo.app.generate",
+    "zoo.app.inpaint",
+    "zoo.app.model_zoo",
 )

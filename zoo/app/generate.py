@@ -18,7 +18,10 @@ from PIL import Image
 import zoo
 from zoo.errors import ZooError
 
-from .common import ModelCache, available_offline, choices_and_default, offline_default, model_choices, task_model, user_error, user_errors, weights_note
+from . import settings
+from .common import choices_and_default, load_model, model_choices, model_details, offline_default, task_info, user_error, user_errors
+from .runs import Run, flops_per_unit, save_result
+from .uploads import limit_note, open_upload
 
 LABEL = "Generate"  # the tab's title
 
@@ -28,12 +31,12 @@ METHOD_CHOICES = [("SeFa (closed-form, from the weights)", "sefa"), ("GANSpace (
 SLIDERS = 5  # directions 0..4 of the chosen method
 NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
 
-GENERATORS = ModelCache(size=2)
 PROJECT_STEPS = 100  # the app's default (the official projector runs 1000; ~1.3 s a step at 256 px here)
 
 
-def get_generator(name: str) -> Any:
-    return task_model(GENERATORS, name, "generate", "an image generator")
+def get_generator(run: Run, name: str) -> Any:
+    """The generator ``name`` from the shared cache (loaded with the run saying so)."""
+    return load_model(run, task_info(name, "generate", "an image generator"))
 
 
 def generate(
@@ -55,8 +58,8 @@ def generate(
     edit_last: float = 18,
     projected: dict | None = None,
     progress: gr.Progress = gr.Progress(),
-) -> Image.Image:
-    """The image of ``seed`` from registry model ``model``.
+) -> str:
+    """The image of ``seed`` from registry model ``model``, as the path of a PNG file.
 
     ``cutoff`` 0 truncates every layer; ``mix_seed`` -1 means no style mixing; ``class_index`` is
     used by conditional models only; ``d0``..``d4`` move along directions 0..4 of ``method`` on W+
@@ -67,42 +70,45 @@ def generate(
                             (edit_first, "first edited layer"), (edit_last, "last edited layer")):
             if float(value) != int(value):
                 raise ZooError(f"{what} must be a whole number, not {value}")
-        progress(0.0, desc=f"Loading {model}")
-        generator = get_generator(model)
+        run = Run(progress, "Generating", "images")
+        generator = get_generator(run, model)
         edits = {f"{method}{i}": float(a) for i, a in enumerate((d0, d1, d2, d3, d4)) if float(a) != 0.0}
-        if edits:
-            progress(0.3, desc="Finding directions (once per model)")
-        progress(0.5, desc="Generating")
         layers = (int(edit_first), min(int(edit_last), generator.num_ws))
-        if projected and projected.get("model") == model:  # edit the projected photo instead of a seed
-            return generator.render(generator.edit(projected["ws"], edits, layers), noise=projected["noise"])
-        return generator(
-            int(seed), psi=float(psi), cutoff=int(cutoff) or None, noise_mode=noise_mode,
-            class_index=int(class_index) if generator.c_dim else None,
-            mix_seed=None if int(mix_seed) < 0 else int(mix_seed), mix_layer=int(mix_layer) if int(mix_seed) >= 0 else None,
-            edits=edits, edit_layers=layers,
-        )
+        run.compute(model, flops_per_unit(generator.info) * (1 + (int(mix_seed) >= 0)))
+        with run.computing():
+            if projected and projected.get("model") == model:  # edit the projected photo instead of a seed
+                image = generator.render(generator.edit(projected["ws"], edits, layers), noise=projected["noise"])
+                return save_result(image, "projected", model)
+            image = generator(
+                int(seed), psi=float(psi), cutoff=int(cutoff) or None, noise_mode=noise_mode,
+                class_index=int(class_index) if generator.c_dim else None,
+                mix_seed=None if int(mix_seed) < 0 else int(mix_seed), mix_layer=int(mix_layer) if int(mix_seed) >= 0 else None,
+                edits=edits, edit_layers=layers,
+            )
+        return save_result(image, model, f"seed{int(seed)}", f"psi{float(psi):g}" if float(psi) != 1.0 else "")
 
 
-def project_photo(photo: Image.Image | None, model: str = DEFAULT_MODEL, steps: float = PROJECT_STEPS, space: str = "w",
-                  progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, dict, str]:
-    """Project ``photo`` into ``model`` (W or W+): (its image, the latent for the sliders, a summary)."""
-    if photo is None:
-        raise user_error("Upload a photo to project.")
+def project_photo(photo: Any, model: str = DEFAULT_MODEL, steps: float = PROJECT_STEPS, space: str = "w",
+                  progress: gr.Progress = gr.Progress()) -> tuple[str, dict, str]:
+    """Project ``photo`` into ``model`` (W or W+): (its image as a PNG path, the latent for the sliders, a summary)."""
+    picture = open_upload(photo, "Upload a photo to project.")
     with user_errors():
         if float(steps) != int(steps):
             raise ZooError(f"steps must be a whole number, not {steps}")
-        progress(0.0, desc=f"Loading {model}")
-        generator = get_generator(model)
+        run = Run(progress, "Projecting", "steps")
+        generator = get_generator(run, model)
 
         def report(done: int, total: int, dist: float) -> None:
-            progress((done, total), desc=f"Projecting (distance {dist:.4g})", unit="steps")
+            run.step(done, total, f" · distance {dist:.4g}")
 
-        found = generator.project(photo, steps=int(steps), space=space, progress=report)
+        # a step is a forward and a backward pass of the generator (and of the distance's network)
+        run.compute(model, 3 * flops_per_unit(generator.info) * int(steps))
+        with run.computing():
+            found = generator.project(picture, steps=int(steps), space=space, progress=report)
         summary = (f"{space.upper()}, {int(steps)} steps, distance: {found.distance} (final {found.losses[-1]:.4g}), "
                    f"{found.seconds_per_step:.2f} s/step. The sliders now edit this photo; clear it to go back to seeds.")
         state = {"model": model, "ws": found.ws, "noise": found.noise}
-        return generator.render(found.ws, noise=found.noise), state, summary
+        return save_result(generator.render(found.ws, noise=found.noise), "projected", model), state, summary
 
 
 def clear_projection() -> tuple[None, str]:
@@ -115,26 +121,26 @@ def preview(model: str = DEFAULT_MODEL, method: str = "sefa", index: float = 0, 
     with user_errors():
         if float(index) != int(index) or float(seed) != int(seed):
             raise ZooError("direction index and seed must be whole numbers")
-        progress(0.0, desc=f"Loading {model}")
-        generator = get_generator(model)
-        return generator.preview(f"{method}{int(index)}", int(seed))
+        run = Run(progress, "Drawing the strip", "images")
+        generator = get_generator(run, model)
+        run.compute(model, 7 * flops_per_unit(generator.info))
+        with run.computing():
+            return generator.preview(f"{method}{int(index)}", int(seed))
 
 
-def model_details(name: str) -> str:
+def details_text(name: str) -> str:
     info = zoo.info(name)
-    offline = "works offline" if available_offline(info) else "needs a download (see the Model zoo tab)"
     cond = f" · conditional ({info.options.c_dim} classes)" if info.options.c_dim else ""
-    return (f"**{info.title}** · {info.options.resolution} px{cond} · {offline}  \n{info.description}  \n"
-            f"Licence: {info.licence} (see its card in the Model zoo tab){weights_note(info)}")
+    return model_details(info, f"{info.options.resolution} px{cond}")
 
 
 def refresh_choices(name: str | None) -> tuple[Any, str]:
-    return gr.update(choices=model_choices("generate"), value=name), model_details(name) if name else ""
+    return gr.update(choices=model_choices("generate"), value=name), details_text(name) if name else ""
 
 
 def on_model_change(name: str) -> str:
     with user_errors():
-        return model_details(name)
+        return details_text(name)
 
 
 def build_tab() -> gr.Tab:
@@ -146,7 +152,7 @@ def build_tab() -> gr.Tab:
         with gr.Row():
             with gr.Column(scale=1):
                 model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True)
-                details = gr.Markdown(model_details(default) if default else "")
+                details = gr.Markdown(details_text(default) if default else "")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 psi = gr.Slider(-1.0, 2.0, value=1.0, step=0.05, label="Truncation ψ (1 = none, 0 = the mean face)")
                 cutoff = gr.Slider(0, 18, value=0, step=1, label="Truncation cutoff (0 = every layer)")
@@ -161,11 +167,15 @@ def build_tab() -> gr.Tab:
                     with gr.Row():
                         edit_first = gr.Slider(0, 17, value=0, step=1, label="Edit from layer")
                         edit_last = gr.Slider(1, 18, value=18, step=1, label="to layer (excluded)")
-                run = gr.Button("Generate", variant="primary")
+                with gr.Row():
+                    run = gr.Button("Generate", variant="primary", elem_id="generate-run")
+                    stop = gr.Button("Stop", variant="stop", elem_id="generate-stop")
             with gr.Column(scale=1):
-                image_out = gr.Image(label="Generated image (PNG)", type="pil", format="png", interactive=False, buttons=["download", "fullscreen"])
+                image_out = gr.Image(elem_id="generate-output", label="Generated image (PNG)", type="filepath", interactive=False,
+                                     buttons=["download", "fullscreen"])
                 with gr.Accordion("Project a photo", open=False):
-                    photo = gr.Image(label="Photo", type="pil", image_mode="RGB", sources=["upload", "clipboard"])
+                    photo = gr.Image(label=f"Photo ({limit_note()})", type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                                     elem_id="generate-photo")
                     with gr.Row():
                         steps = gr.Slider(10, 1000, value=PROJECT_STEPS, step=10, label="Steps (official: 1000)")
                         space = gr.Radio([("W", "w"), ("W+", "w+")], value="w", label="Latent space")
@@ -179,12 +189,16 @@ def build_tab() -> gr.Tab:
                         preview_index = gr.Number(value=0, precision=0, minimum=0, maximum=15, label="Direction")
                         show = gr.Button("Preview -3 … +3")
                     strip = gr.Gallery(label="Preview strip", columns=5, height=160)
+        slots = settings.task_slots()
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
-        run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer, method, *amounts,
-                                    edit_first, edit_last, projected], outputs=image_out, api_name="generate", concurrency_limit=1)
-        do_project.click(project_photo, inputs=[photo, model, steps, space], outputs=[image_out, projected, projected_info],
-                         api_name="project", concurrency_limit=1)
+        make = run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer, method, *amounts,
+                                           edit_first, edit_last, projected], outputs=image_out, api_name="generate",
+                         concurrency_id="generate", concurrency_limit=slots)
+        fit = do_project.click(project_photo, inputs=[photo, model, steps, space], outputs=[image_out, projected, projected_info],
+                               api_name="project", preprocess=False, concurrency_id="generate", concurrency_limit=slots)
         clear.click(clear_projection, outputs=[projected, projected_info], api_visibility="private")
-        show.click(preview, inputs=[model, method, preview_index, seed], outputs=strip, api_name="preview_direction", concurrency_limit=1)
+        strip_job = show.click(preview, inputs=[model, method, preview_index, seed], outputs=strip, api_name="preview_direction",
+                               concurrency_id="generate", concurrency_limit=slots)
+        stop.click(None, cancels=[make, fit, strip_job], api_visibility="private")
     return tab

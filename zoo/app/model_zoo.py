@@ -1,7 +1,9 @@
-"""The **Model zoo** tab: every registry entry, its model card and sources, and a Download button.
+"""The **Model zoo** tab: every registry entry, its model card and sources, and (where the server's
+operator allows downloads, ``settings.downloads_allowed``) a Download button.
 
-Events for gradio_client: ``/model_info`` (name) -> (card Markdown, sources Markdown) and
-``/download_model`` (name) -> a one-line status (success, or the ``ZooError`` message).
+Events for gradio_client: ``/model_info`` (name) -> (card Markdown, sources Markdown); only when
+downloads are allowed, ``/download_model`` (name) -> a one-line status. With downloads off (the
+default, and any public Space) no endpoint of the app downloads or writes weights.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import zoo
 from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
+from . import messages, settings
 from .common import available_offline, card_markdown, one_line, user_error
 
 LABEL = "Model zoo"  # the tab's title
 
 COLUMNS = ["name", "task", "family", "scale", "licence", "offline", "first source"]
+COLUMN_WIDTHS = ["22%", "8%", "9%", "6%", "17%", "7%", "31%"]
 
 
 def table_rows() -> list[list[Any]]:
@@ -43,7 +47,12 @@ def sources_markdown(info: ModelInfo) -> str:
         if not sources:
             lines.append("(no sources registered)")
         lines.append("")
-    status = "available offline (cached, bundled or packaged)" if available_offline(info) else "not available offline: download it first"
+    if available_offline(info):
+        status = "on this server (cached, bundled or packaged)"
+    elif settings.downloads_allowed():
+        status = "not on this server yet: Download fetches it"
+    else:
+        status = "not on this server, and this server does not download models"
     lines += [f"Status: **{status}**."]
     return "\n".join(lines)
 
@@ -68,12 +77,14 @@ def download(name: str) -> str:
     try:
         info = zoo.info(name)
     except ZooError as exc:
-        return f"Download failed: {one_line(exc)}"
+        return f"Download failed: {messages.for_people(exc)}"
+    if not settings.downloads_allowed():  # the button is not there then; a direct call is refused too
+        return "Download failed: this server does not download models."
     try:
-        folder = weights.download_model(info)
+        weights.download_model(info)
     except ZooError as exc:
-        return f"Download failed: {one_line(exc)}"
-    return f"Downloaded {name}: {folder}"
+        return f"Download failed: {messages.for_people(exc)}"
+    return f"Downloaded {info.title}: it now works on this server."
 
 
 def on_select(evt: gr.SelectData) -> Any:
@@ -90,13 +101,17 @@ def build_tab() -> gr.Tab:
     first = names[0] if names else None
     card, sources = model_info(first) if first else ("", "")
 
+    downloads = settings.downloads_allowed()
     with gr.Tab(LABEL, id="model-zoo") as tab:
-        gr.Markdown("Every model gan-zoo knows. Click a row (or pick a name) to read its card; **Download** fetches its weights into the cache.")
-        table = gr.Dataframe(value=table_rows(), headers=COLUMNS, interactive=False, wrap=True, label="Registry")
+        what = ("**Download** fetches a model's weights into this server's cache." if downloads else
+                "This server does not download models: the ones marked *offline* are the ones it has.")
+        gr.Markdown(f"Every model gan-zoo knows. Click a row (or pick a name) to read its card. {what}")
+        table = gr.Dataframe(value=table_rows(), headers=COLUMNS, interactive=False, wrap=False, column_widths=COLUMN_WIDTHS,
+                             label="Registry", elem_id="model-zoo-table", max_height=420)
         with gr.Row():
             name = gr.Dropdown(choices=names, value=first, label="Model", interactive=True, scale=3)
-            fetch = gr.Button("Download", scale=1)
-        status = gr.Markdown(label="Download status")
+            fetch = gr.Button("Download", scale=1, visible=downloads)
+        status = gr.Markdown()
         with gr.Row():
             with gr.Column(scale=3):
                 card_md = gr.Markdown(card, label="Model card")
@@ -105,11 +120,12 @@ def build_tab() -> gr.Tab:
 
         table.select(on_select, inputs=None, outputs=name, api_visibility="private")
         name.change(model_info, inputs=name, outputs=[card_md, sources_md], api_name="model_info")
-        fetch.click(download, inputs=name, outputs=status, api_name="download_model", concurrency_limit=1).then(
-            lambda n: (gr.update(value=table_rows()), *model_info(n)),
-            inputs=name,
-            outputs=[table, card_md, sources_md],
-            api_visibility="private",
-        )
+        if downloads:  # no download endpoint at all unless the operator allows downloads
+            fetch.click(download, inputs=name, outputs=status, api_name="download_model", concurrency_limit=1).then(
+                lambda n: (gr.update(value=table_rows()), *model_info(n)),
+                inputs=name,
+                outputs=[table, card_md, sources_md],
+                api_visibility="private",
+            )
         tab.select(lambda: gr.update(value=table_rows()), outputs=table, api_visibility="private")
     return tab

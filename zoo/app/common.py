@@ -1,4 +1,4 @@
-"""Helpers shared by the Gradio tabs: error mapping, model labels, model cards.
+"""Helpers shared by the Gradio tabs: errors, model choices, labels and details, model cards.
 
 Nothing here loads a model. Gradio is imported because every tab needs it anyway.
 """
@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
-from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import gradio as gr
 
@@ -17,27 +15,40 @@ import zoo
 from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
+from . import messages, settings
+
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a ``ZooError`` (or a ``ValueError`` from bad parameters) into a ``gr.Error``.
-
-    ``gr.Error`` is shown in the UI and raised to gradio_client callers with the same one-line
-    message. Anything else is a bug and propagates as it is.
-    """
+    """Turn a ``ZooError`` (or a ``ValueError`` from bad parameters) into a ``gr.Error`` in the
+    page's words (``messages.for_people``), shown until closed and sent to gradio_client callers.
+    Anything else is a bug and propagates as it is."""
     try:
         yield
     except gr.Error:
         raise
-    except (ZooError, ValueError) as exc:
-        raise user_error(one_line(exc)) from exc
+    except ZooError as exc:
+        raise user_error(messages.for_people(exc)) from exc
+    except ValueError as exc:
+        if raised_inside_a_network(exc):  # a shape mismatch in a forward pass is a bug, not the visitor's mistake
+            raise
+        raise user_error(messages.for_people(exc)) from exc
+
+
+def raised_inside_a_network(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by a network's own code (``zoo/archs``) or by torch."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
+    return "/zoo/archs/" in where or "/torch/" in where
 
 
 def user_error(message: str) -> gr.Error:
-    """A ``gr.Error`` for a user's mistake: shown in the UI and to clients, no server traceback."""
-    return gr.Error(message, print_exception=False)
+    """A ``gr.Error`` for a visitor's mistake: stays on screen until closed, no server traceback."""
+    return messages.people_error(message)
 
 
 def one_line(exc: BaseException) -> str:
@@ -56,18 +67,39 @@ def available_offline(info: ModelInfo) -> bool:
         return False
 
 
-def task_model(cache: "ModelCache", name: str, task: str, noun: str) -> Any:
-    """The loaded ``task`` model ``name`` from ``cache``; a one-line error if the entry is another task's."""
+def task_info(name: str, task: str, noun: str) -> ModelInfo:
+    """The registry entry ``name`` of ``task``, checked to be usable on this server now."""
     info = zoo.info(name)
     if info.task != task:
         raise ZooError(f"{name} is a {info.task} model, not {noun}")
-    return cache.get(name)
+    if not available_offline(info) and not settings.downloads_allowed():
+        raise user_error(messages.model_not_here(info))
+    return info
+
+
+def load_model(run: Any, info: ModelInfo) -> Any:
+    """``info``'s task object from the shared cache, loading it (with the run saying so) when needed."""
+    from .models import MODELS
+
+    return run.load(info.title, lambda: MODELS.get(info.name), loaded=MODELS.peek(info.name) is not None)
 
 
 def model_label(info: ModelInfo) -> str:
-    """Dropdown label: title, name and whether the model works with no network."""
-    where = "works offline" if available_offline(info) else "needs download"
-    return f"{info.title} ({info.name}) · {where}"
+    """Dropdown label: the name and whether the model is on this server."""
+    return f"{info.name} · {'offline' if available_offline(info) else 'needs download'}"
+
+
+def model_details(info: ModelInfo, extra: str = "") -> str:
+    """The details line under a tab's model list: title, licence, where the weights are, demo note."""
+    if available_offline(info):
+        where = "on this server"
+    elif settings.downloads_allowed():
+        where = "downloaded on first use"
+    else:
+        where = "not on this server"
+    terms = " (non-commercial)" if "NC" in info.licence else ""
+    extra = f" · {extra}" if extra else ""
+    return f"**{info.title}** · licence {info.licence}{terms} · {where}{extra}  \n{info.description}{weights_note(info)}"
 
 
 def weights_note(info: ModelInfo) -> str:
@@ -115,54 +147,3 @@ def card_markdown(info: ModelInfo) -> str:
     if not text:
         return f"# {info.title}\n\n{info.description}\n\n*(No model card is installed for `{info.name}`.)*"
     return strip_front_matter(text)
-
-
-class ModelCache:
-    """The last ``size`` loaded task objects by name, plus the last interpolated blend (upscalers).
-
-    Thread-safe: Gradio runs events in worker threads.
-    """
-
-    def __init__(self, size: int = 2, loader: Callable[[str], Any] | None = None) -> None:
-        self.size = size
-        self._loader = loader or (lambda name: zoo.load(name, device="cpu"))
-        self._models: OrderedDict[str, Any] = OrderedDict()
-        self._blend: tuple[tuple[str, str, float], Any] | None = None
-        self._lock = threading.RLock()
-
-    def peek(self, name: str) -> Any | None:
-        with self._lock:
-            return self._models.get(name)
-
-    def names(self) -> list[str]:
-        with self._lock:
-            return list(self._models)
-
-    def get(self, name: str) -> Any:
-        """The task object for registry entry ``name`` (loaded on first use)."""
-        with self._lock:
-            if name in self._models:
-                self._models.move_to_end(name)
-                return self._models[name]
-            model = self._loader(name)
-            self._models[name] = model
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
-            return model
-
-    def get_blend(self, name: str, partner: str, alpha: float) -> Any:
-        """``name`` interpolated toward ``partner`` by ``alpha`` (0 = ``name``, 1 = ``partner``)."""
-        key = (name, partner, round(float(alpha), 4))
-        with self._lock:
-            if self._blend is not None and self._blend[0] == key:
-                return self._blend[1]
-            base = self.get(name)
-            other = self.get(partner)
-            blended = base.interpolate(other, key[2])
-            self._blend = (key, blended)
-            return blended
-
-    def clear(self) -> None:
-        with self._lock:
-            self._models.clear()
-            self._blend = None
