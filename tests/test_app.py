@@ -140,8 +140,10 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     params = endpoints["/generate"]["parameters"]
     assert all(p["parameter_has_default"] for p in params)  # callable with no arguments
     assert {p["parameter_name"]: p["parameter_default"] for p in params} == {
-        "model": gen.DEFAULT_MODEL, "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1, "mix_layer": 8,
-        "method": "sefa", "d0": 0.0, "d1": 0.0, "d2": 0.0, "d3": 0.0, "d4": 0.0, "edit_first": 0, "edit_last": 18}
+        "model": gen.DEFAULT_MODEL, "seed": 0, "psi": 1.0, "cutoff": 0, "noise_mode": "const", "class_index": 0, "mix_seed": -1,
+        "mix_layer": gen.DEFAULT_LAYERS // 2, "method": "sefa", "d0": 0.0, "d1": 0.0, "d2": 0.0, "d3": 0.0, "d4": 0.0, "edit_first": 0,
+        "edit_last": gen.DEFAULT_LAYERS}
+    assert gen.layer_count("stylegan2-ffhq") == 18 and gen.layer_count("stylegan2-fashion-32") == 8
     params = endpoints["/project"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["photo", "model", "steps", "space"]
     assert params[0]["parameter_has_default"] is False and all(p["parameter_has_default"] for p in params[1:])
@@ -326,6 +328,30 @@ def test_interpolated_upscale(offline_cache, twin_entry):
     assert set(models.MODELS.names()) == {FAST, TWIN, f"{TWIN}~{FAST}@0.5"}
     with pytest.raises(gr.Error, match=r"Interpolation must be in \[0, 1\]"):
         up.upscale(image, TWIN, interpolation=1.5)
+
+
+@pytest.mark.slow
+def test_every_tab_has_examples_its_default_model_runs_offline(offline_cache):
+    """The examples of each tab, run with the tab's default model, give real images here."""
+    for path in up.example_files():
+        out = _open(up.upscale(path))  # default: realesrgan-x4plus, packaged
+        with Image.open(path) as src:
+            assert out.size == (src.width * 4, src.height * 4) and np.asarray(out).std() > 10
+    assert len(up.example_files()) == len(up.EXAMPLES) >= 2
+    for path in tr.example_files():
+        out = _open(tr.translate(path))
+        with Image.open(path) as src:
+            assert out.size == src.size and np.asarray(out).std() > 10
+    assert tr.example_files()
+    for seed, psi, mix in gen.EXAMPLES:
+        out = _open(gen.generate(seed=seed, psi=psi, mix_seed=mix))
+        assert out.size == (zoo.info(gen.DEFAULT_MODEL).options.resolution,) * 2 and np.asarray(out).std() > 5
+    for photo, mask in ip.EXAMPLES:
+        out = _open(ip.inpaint(str(ip.EXAMPLES_DIR / photo), str(ip.EXAMPLES_DIR / mask)))
+        hole = np.asarray(Image.open(ip.EXAMPLES_DIR / mask).convert("L")) > 127
+        source = np.asarray(Image.open(ip.EXAMPLES_DIR / photo).convert("RGB"))
+        assert np.array_equal(np.asarray(out)[~hole], source[~hole]) and not np.array_equal(np.asarray(out)[hole], source[hole])
+    assert all(zoo.weights.available_locally(zoo.info(tab.DEFAULT_MODEL)) for tab in (up, tr, gen, ip))
 
 
 def test_model_zoo_functions(offline_cache):

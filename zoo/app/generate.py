@@ -31,7 +31,19 @@ METHOD_CHOICES = [("SeFa (closed-form, from the weights)", "sefa"), ("GANSpace (
 SLIDERS = 5  # directions 0..4 of the chosen method
 NOISE_CHOICES = [("Constant (the stored noise maps)", "const"), ("None", "none"), ("Random (drawn from the seed)", "random")]
 
+EXAMPLES = ((0, 1.0, -1), (7, 0.7, -1), (42, 0.5, 7))  # (seed, psi, mix seed): plain, truncated, mixed
 PROJECT_STEPS = 100  # the app's default (the official projector runs 1000; ~1.3 s a step at 256 px here)
+
+
+def layer_count(name: str) -> int:
+    """W+ layers of entry ``name``'s synthesis network (2 per resolution from 4 px, minus 2: 18 at 1024 px)."""
+    import math
+
+    resolution = int(zoo.info(name).options.resolution or 1024)
+    return 2 * int(math.log2(resolution)) - 2
+
+
+DEFAULT_LAYERS = layer_count(DEFAULT_MODEL) if DEFAULT_MODEL else 18
 
 
 def get_generator(run: Run, name: str) -> Any:
@@ -47,7 +59,7 @@ def generate(
     noise_mode: str = "const",
     class_index: float = 0,
     mix_seed: float = -1,
-    mix_layer: float = 8,
+    mix_layer: float = DEFAULT_LAYERS // 2,
     method: str = "sefa",
     d0: float = 0.0,
     d1: float = 0.0,
@@ -55,7 +67,7 @@ def generate(
     d3: float = 0.0,
     d4: float = 0.0,
     edit_first: float = 0,
-    edit_last: float = 18,
+    edit_last: float = DEFAULT_LAYERS,
     projected: dict | None = None,
     progress: gr.Progress = gr.Progress(),
 ) -> str:
@@ -138,9 +150,13 @@ def refresh_choices(name: str | None) -> tuple[Any, str]:
     return gr.update(choices=model_choices("generate"), value=name), details_text(name) if name else ""
 
 
-def on_model_change(name: str) -> str:
+def on_model_change(name: str) -> tuple[str, Any, Any, Any, Any]:
+    """Updates for (details, cutoff, crossover layer, first and last edited layer): the layer sliders
+    follow the model's layer count."""
     with user_errors():
-        return details_text(name)
+        n = layer_count(name)
+        return (details_text(name), gr.update(maximum=n, value=0), gr.update(maximum=n - 1, value=n // 2),
+                gr.update(maximum=n - 1, value=0), gr.update(maximum=n, value=n))
 
 
 def build_tab() -> gr.Tab:
@@ -155,18 +171,19 @@ def build_tab() -> gr.Tab:
                 details = gr.Markdown(details_text(default) if default else "")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 psi = gr.Slider(-1.0, 2.0, value=1.0, step=0.05, label="Truncation ψ (1 = none, 0 = the mean face)")
-                cutoff = gr.Slider(0, 18, value=0, step=1, label="Truncation cutoff (0 = every layer)")
+                layers = layer_count(default) if default else DEFAULT_LAYERS
+                cutoff = gr.Slider(0, layers, value=0, step=1, label="Truncation cutoff (0 = every layer)")
                 noise_mode = gr.Radio(NOISE_CHOICES, value="const", label="Noise")
                 class_index = gr.Number(value=0, precision=0, minimum=0, label="Class (conditional models only)")
                 with gr.Accordion("Style mixing", open=False):
                     mix_seed = gr.Number(value=-1, precision=0, minimum=-1, label="Second seed (-1 = off)")
-                    mix_layer = gr.Slider(0, 17, value=8, step=1, label="Crossover layer (later layers from the second seed)")
+                    mix_layer = gr.Slider(0, layers - 1, value=layers // 2, step=1, label="Crossover layer (later layers from the second seed)")
                 with gr.Accordion("Latent directions", open=True):
                     method = gr.Radio(METHOD_CHOICES, value="sefa", label="Directions")
                     amounts = [gr.Slider(-5.0, 5.0, value=0.0, step=0.25, label=f"Direction {i}") for i in range(SLIDERS)]
                     with gr.Row():
-                        edit_first = gr.Slider(0, 17, value=0, step=1, label="Edit from layer")
-                        edit_last = gr.Slider(1, 18, value=18, step=1, label="to layer (excluded)")
+                        edit_first = gr.Slider(0, layers - 1, value=0, step=1, label="Edit from layer")
+                        edit_last = gr.Slider(1, layers, value=layers, step=1, label="to layer (excluded)")
                 with gr.Row():
                     run = gr.Button("Generate", variant="primary", elem_id="generate-run")
                     stop = gr.Button("Stop", variant="stop", elem_id="generate-stop")
@@ -189,8 +206,9 @@ def build_tab() -> gr.Tab:
                         preview_index = gr.Number(value=0, precision=0, minimum=0, maximum=15, label="Direction")
                         show = gr.Button("Preview -3 … +3")
                     strip = gr.Gallery(label="Preview strip", columns=5, height=160)
+        gr.Examples(examples=[list(row) for row in EXAMPLES], inputs=[seed, psi, mix_seed], label="Examples (seed, truncation ψ, second seed)")
         slots = settings.task_slots()
-        model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
+        model.change(on_model_change, inputs=model, outputs=[details, cutoff, mix_layer, edit_first, edit_last], api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
         make = run.click(generate, inputs=[model, seed, psi, cutoff, noise_mode, class_index, mix_seed, mix_layer, method, *amounts,
                                            edit_first, edit_last, projected], outputs=image_out, api_name="generate",
