@@ -188,8 +188,8 @@ def build_tab() -> gr.Tab:
                     run = gr.Button("Generate", variant="primary", elem_id="generate-run")
                     stop = gr.Button("Stop", variant="stop", elem_id="generate-stop")
             with gr.Column(scale=1):
-                image_out = gr.Image(elem_id="generate-output", label="Generated image (PNG)", type="filepath", interactive=False,
-                                     buttons=["download", "fullscreen"])
+                image_out = gr.Image(elem_id="generate-output", label="Generated image (full resolution PNG)", type="filepath",
+                                     interactive=False, buttons=["download", "fullscreen"], height=420)
                 with gr.Accordion("Project a photo", open=False):
                     photo = gr.Image(label=f"Photo ({limit_note()})", type="filepath", image_mode=None, sources=["upload", "clipboard"],
                                      elem_id="generate-photo")

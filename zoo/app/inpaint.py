@@ -156,8 +156,9 @@ def build_tab() -> gr.Tab:
                                         image_mode="RGBA", sources=["upload", "clipboard"],
                                         brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"), layers=False)
                 original = gr.State(None)
-                mask_upload = gr.Image(label="Or upload a mask (white = fill)", type="filepath", image_mode=None, sources=["upload"],
-                                       elem_id="inpaint-mask")
+                with gr.Accordion("Or upload a mask instead of painting (white = fill)", open=False):
+                    mask_upload = gr.Image(label="Mask (the image's size)", type="filepath", image_mode=None, sources=["upload"],
+                                           elem_id="inpaint-mask")
                 model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True, elem_id="inpaint-model")
                 details = gr.Markdown(details_text(default) if default else "")
                 dilation = gr.Slider(0, 32, value=0, step=1, label="Grow the hole by (pixels)")

@@ -41,6 +41,8 @@ TEST_MODE_CHOICES = [
     ("Eval (running statistics)", "eval"),
 ]
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+# grayscale photos for the colorizer (the offline default), colour ones for photo-to-X models
+EXAMPLES = ("gray-astronaut.jpg", "gray-coffee.jpg", "astronaut.jpg", "chelsea.jpg")
 
 
 def direction_choices(info: ModelInfo) -> list[tuple[str, str]]:
@@ -133,7 +135,7 @@ def refresh_choices(name: str) -> tuple[Any, str]:
 
 
 def example_files() -> list[str]:
-    return sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg")) if EXAMPLES_DIR.is_dir() else []
+    return [str(EXAMPLES_DIR / name) for name in EXAMPLES if (EXAMPLES_DIR / name).is_file()]
 
 
 def build_tab() -> gr.Tab:
@@ -163,7 +165,7 @@ def build_tab() -> gr.Tab:
                                      interactive=False, buttons=["download", "fullscreen"])
         examples = example_files()
         if examples:
-            gr.Examples(examples=[[p] for p in examples], inputs=[image_in], label="Example photos")
+            gr.Examples(examples=[[p] for p in examples], inputs=[image_in], label="Example photos (grayscale ones to colorize)")
 
         for control in (image_in, size):
             control.change(plan_text, inputs=[image_in, model, size], outputs=plan_md, api_visibility="private", queue=False)

@@ -188,10 +188,11 @@ def comparison(image: Any, output: str | None) -> tuple[Image.Image, str] | None
     from .uploads import upload_path
 
     picture = open_upload(image, "Upload an image to upscale.")
-    with Image.open(upload_path(output)) as out:
+    after = upload_path(output)  # a path, or the output component's payload (the event runs with preprocess=False)
+    with Image.open(after) as out:
         size = out.size
     before = display_copy(picture).resize(size, Image.BICUBIC)
-    return before, output
+    return before, after
 
 
 def details_text(name: str) -> str:
@@ -210,7 +211,8 @@ def on_model_change(name: str) -> tuple[Any, Any, Any, str]:
         raise user_error(one_line(exc)) from exc
     partner = interpolation_partner(info)
     if partner is not None:
-        interp = gr.update(visible=True, interactive=True, label=interpolation_label(info, partner), value=0.0)
+        interp = gr.update(visible=True, interactive=True, label=interpolation_label(info, partner), info=info.options.interpolate_label,
+                           value=0.0)
     else:
         interp = gr.update(visible=False, interactive=False, value=0.0)
     outscale = gr.update(value=float(info.options.scale)) if info.options.scale else gr.update()
@@ -218,7 +220,7 @@ def on_model_change(name: str) -> tuple[Any, Any, Any, str]:
 
 
 def interpolation_label(info: ModelInfo, partner: ModelInfo) -> str:
-    return f"Network interpolation toward {partner.name} ({info.options.interpolate_label or 'the partner'}; 0 = this model)"
+    return f"Network interpolation: 0 = {info.name}, 1 = {partner.name}"
 
 
 def refresh_choices(name: str) -> tuple[Any, str]:
@@ -260,6 +262,7 @@ def build_tab() -> gr.Tab:
                 interpolation = gr.Slider(
                     0.0, 1.0, value=0.0, step=0.05,
                     label=interpolation_label(info, partner) if partner is not None else "Network interpolation",
+                    info=info.options.interpolate_label if partner is not None else None,
                     visible=partner is not None, interactive=partner is not None, elem_id="upscale-interpolation",
                 )
                 plan_md = gr.Markdown(f"Upload an image ({limit_note()}).", elem_id="upscale-plan")
