@@ -155,6 +155,19 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
         assert tab.DEFAULT_MODEL == tab.PREFERRED_MODEL or "demo" in zoo.info(tab.DEFAULT_MODEL).tags
 
 
+def test_each_task_runs_in_its_own_queue_group_sized_to_the_machine(offline_cache, monkeypatch):
+    monkeypatch.setenv("ZOO_APP_TASK_SLOTS", "3")
+    demo = app.build_app()
+    by_api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    groups = {"upscale": "upscale", "translate": "translate", "generate": "generate", "project": "generate",
+              "preview_direction": "generate", "inpaint": "inpaint"}
+    for api_name, group in groups.items():
+        assert by_api[api_name].concurrency_id == group and by_api[api_name].concurrency_limit == 3, api_name
+    assert demo._queue.max_size == settings.queue_size()
+    monkeypatch.delenv("ZOO_APP_TASK_SLOTS")
+    assert settings.task_slots() == max(1, settings.cpu_count() // 2)
+
+
 def test_server_address(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
@@ -584,6 +597,43 @@ def test_client_cancel_stops_the_computation(client, server, tmp_path):
     _image("RGB").save(small)
     with Image.open(client.predict(handle_file(str(small)), model=FAST, api_name="/upscale")) as out:
         assert out.size == (96, 80)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc (Linux)")
+def test_an_abandoned_request_stops_computing(server, tmp_path):
+    """A visitor who closes the page (the event stream drops) leaves no computation behind."""
+    import json
+
+    import httpx
+
+    url, _, pid = server
+    src = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (480, 480, 3), dtype=np.uint8)).save(src)
+    with httpx.Client(base_url=url, timeout=30) as http:
+        config = http.get("config").json()
+        fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "upscale")
+        with open(src, "rb") as f:
+            uploaded = http.post("gradio_api/upload", files={"files": ("big.png", f, "image/png")}).json()[0]
+        session = "abandoned-test"
+        payload = {"data": [{"path": uploaded, "orig_name": "big.png", "meta": {"_type": "gradio.FileData"}},
+                            "realesrgan-x4plus", 0, 4, "model", 0],
+                   "fn_index": fn, "session_hash": session, "event_data": None, "trigger_id": None}
+        assert http.post("gradio_api/queue/join", json=payload).status_code == 200
+        with http.stream("GET", f"gradio_api/queue/data?session_hash={session}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_starts":
+                    break
+            time.sleep(3.0)  # computing now
+            before = _cpu_seconds(pid)
+            time.sleep(1.0)
+            assert _cpu_seconds(pid) - before > 0.5, "the upscale is not running"
+        # the stream is closed: the page is gone
+    time.sleep(3.0)
+    before = _cpu_seconds(pid)
+    time.sleep(3.0)
+    busy = _cpu_seconds(pid) - before
+    assert busy < 0.6, f"the server kept computing for a closed page: {busy:.1f} CPU s in 3 s"
 
 
 @pytest.mark.slow
