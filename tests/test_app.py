@@ -621,13 +621,19 @@ def test_an_abandoned_request_stops_computing(server, tmp_path):
                    "fn_index": fn, "session_hash": session, "event_data": None, "trigger_id": None}
         assert http.post("gradio_api/queue/join", json=payload).status_code == 200
         with http.stream("GET", f"gradio_api/queue/data?session_hash={session}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_starts":
+            started = before = None
+            for line in stream.iter_lines():  # keep reading: leaving the loop closes the stream
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                assert message.get("msg") != "process_completed", message
+                if message.get("msg") == "process_starts":
+                    started = time.monotonic()
+                if started and before is None and time.monotonic() - started > 3:
+                    before = _cpu_seconds(pid)
+                if before is not None and time.monotonic() - started > 4.5:
+                    assert _cpu_seconds(pid) - before > 0.5, "the upscale is not running"
                     break
-            time.sleep(3.0)  # computing now
-            before = _cpu_seconds(pid)
-            time.sleep(1.0)
-            assert _cpu_seconds(pid) - before > 0.5, "the upscale is not running"
         # the stream is closed: the page is gone
     time.sleep(3.0)
     before = _cpu_seconds(pid)

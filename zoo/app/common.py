@@ -134,6 +134,16 @@ def choices_and_default(task: str, preferred: str) -> tuple[list[tuple[str, str]
     return choices, default if default in names else (names[0] if names else None)
 
 
+def show() -> Any:
+    """Update: make a component visible (the Stop button while a run is going)."""
+    return gr.update(visible=True)
+
+
+def hide() -> Any:
+    """Update: hide a component again."""
+    return gr.update(visible=False)
+
+
 def strip_front_matter(text: str) -> str:
     """A Markdown card without its YAML front matter."""
     return _FRONT_MATTER.sub("", text, count=1).lstrip("\n")

@@ -186,7 +186,7 @@ def build_tab() -> gr.Tab:
                         edit_last = gr.Slider(1, layers, value=layers, step=1, label="to layer (excluded)")
                 with gr.Row():
                     run = gr.Button("Generate", variant="primary", elem_id="generate-run")
-                    stop = gr.Button("Stop", variant="stop", elem_id="generate-stop")
+                    stop = gr.Button("Stop", variant="secondary", elem_id="generate-stop")
             with gr.Column(scale=1):
                 image_out = gr.Image(elem_id="generate-output", label="Generated image (full resolution PNG)", type="filepath",
                                      interactive=False, buttons=["download", "fullscreen"], height=420)

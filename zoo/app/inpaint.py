@@ -22,7 +22,7 @@ import zoo
 from zoo.registry import ModelInfo
 
 from . import settings
-from .common import choices_and_default, load_model, model_details, offline_default, task_info, user_error, user_errors
+from .common import choices_and_default, hide, load_model, model_details, offline_default, show, task_info, user_error, user_errors
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload, upload_path
 
@@ -154,7 +154,8 @@ def build_tab() -> gr.Tab:
             with gr.Column(scale=1):
                 editor = gr.ImageEditor(elem_id="inpaint-editor", label=f"Image ({limit_note()}): paint what to remove", type="pil",
                                         image_mode="RGBA", sources=["upload", "clipboard"],
-                                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"), layers=False)
+                                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=12), layers=False,
+                                        height=420)
                 original = gr.State(None)
                 with gr.Accordion("Or upload a mask instead of painting (white = fill)", open=False):
                     mask_upload = gr.Image(label="Mask (the image's size)", type="filepath", image_mode=None, sources=["upload"],
@@ -165,10 +166,10 @@ def build_tab() -> gr.Tab:
                 plan_md = gr.Markdown(f"Upload a photo ({limit_note()}), then paint over what to remove.", elem_id="inpaint-plan")
                 with gr.Row():
                     run = gr.Button("Inpaint", variant="primary", elem_id="inpaint-run")
-                    stop = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
+                    stop = gr.Button("Stop", variant="secondary", elem_id="inpaint-stop", visible=False)
             with gr.Column(scale=1):
                 image_out = gr.Image(elem_id="inpaint-output", label="Inpainted image (full resolution PNG)", type="filepath",
-                                     interactive=False, buttons=["download", "fullscreen"])
+                                     interactive=False, buttons=["download", "fullscreen"], height=420)
         examples = [[str(EXAMPLES_DIR / photo), str(EXAMPLES_DIR / mask)] for photo, mask in EXAMPLES
                     if (EXAMPLES_DIR / photo).is_file() and (EXAMPLES_DIR / mask).is_file()]
         if examples:
@@ -180,9 +181,11 @@ def build_tab() -> gr.Tab:
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         slots = settings.task_slots()
         started = run.click(lambda: None, outputs=image_out, api_visibility="private", queue=False)
+        started.then(show, outputs=stop, api_visibility="private", queue=False)
         job = started.then(inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,
                            api_visibility="private", preprocess=False, concurrency_id="inpaint", concurrency_limit=slots)
-        stop.click(None, cancels=[job], api_visibility="private")
+        job.then(hide, outputs=stop, api_visibility="private", queue=False)
+        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
         # the API endpoint: an image and a mask of one size
         api_image = gr.Image(type="filepath", visible=False)
         api_mask = gr.Image(type="filepath", visible=False)

@@ -14,6 +14,11 @@ from . import settings
 TITLE = "gan-zoo"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+# Results keep their own pixels for download; on screen a small one (a 32 px generator) is scaled
+# up to its box, sharp-edged, instead of sitting at its natural size in the middle.
+CSS = """
+#generate-output img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
+"""
 
 
 def build_app():
@@ -53,4 +58,4 @@ def main() -> None:
     settings.settle_network_mode()  # before huggingface_hub is imported: it reads HF_HUB_OFFLINE once
     host, port = server_address()
     app = build_app()
-    app.launch(server_name=host, server_port=port, show_error=True)
+    app.launch(server_name=host, server_port=port, show_error=True, css=CSS)

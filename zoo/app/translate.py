@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import choices_and_default, load_model, model_choices, model_details, offline_default, one_line, task_info, user_error, user_errors
+from .common import choices_and_default, hide, load_model, model_choices, model_details, offline_default, one_line, show, task_info, user_error, user_errors
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
 
@@ -150,7 +150,7 @@ def build_tab() -> gr.Tab:
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = gr.Image(elem_id="translate-input", label=f"Input image ({limit_note()})", type="filepath", image_mode=None,
-                                    sources=["upload", "clipboard"])
+                                    sources=["upload", "clipboard"], height=320)
                 model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True, elem_id="translate-model")
                 details = gr.Markdown(details_text(default) if default else "")
                 direction = gr.Radio(directions, value=directions[0][1] if directions else None, label="Direction")
@@ -159,10 +159,10 @@ def build_tab() -> gr.Tab:
                 plan_md = gr.Markdown(f"Upload an image ({limit_note()}).", elem_id="translate-plan")
                 with gr.Row():
                     run = gr.Button("Translate", variant="primary", elem_id="translate-run")
-                    stop = gr.Button("Stop", variant="stop", elem_id="translate-stop")
+                    stop = gr.Button("Stop", variant="secondary", elem_id="translate-stop", visible=False)
             with gr.Column(scale=1):
                 image_out = gr.Image(elem_id="translate-output", label="Translated image (full resolution PNG)", type="filepath",
-                                     interactive=False, buttons=["download", "fullscreen"])
+                                     interactive=False, buttons=["download", "fullscreen"], height=320)
         examples = example_files()
         if examples:
             gr.Examples(examples=[[p] for p in examples], inputs=[image_in], label="Example photos (grayscale ones to colorize)")
@@ -173,7 +173,9 @@ def build_tab() -> gr.Tab:
             plan_text, inputs=[image_in, model, size], outputs=plan_md, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
         started = run.click(lambda: None, outputs=image_out, api_visibility="private", queue=False)
+        started.then(show, outputs=stop, api_visibility="private", queue=False)
         job = started.then(translate, inputs=[image_in, model, direction, size, test_mode], outputs=image_out, api_name="translate",
                            preprocess=False, concurrency_id="translate", concurrency_limit=settings.task_slots())
-        stop.click(None, cancels=[job], api_visibility="private")
+        job.then(hide, outputs=stop, api_visibility="private", queue=False)
+        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
     return tab

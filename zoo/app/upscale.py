@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import available_offline, choices_and_default, load_model, model_choices, model_details, one_line, task_info, user_error, user_errors
+from .common import available_offline, choices_and_default, hide, load_model, model_choices, model_details, one_line, show, task_info, user_error, user_errors
 from .models import MODELS
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
@@ -253,7 +253,7 @@ def build_tab() -> gr.Tab:
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = gr.Image(elem_id="upscale-input", label=f"Input image ({limit_note()})", type="filepath", image_mode=None,
-                                    sources=["upload", "clipboard"])
+                                    sources=["upload", "clipboard"], height=280)
                 model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True, elem_id="upscale-model")
                 details = gr.Markdown(details_text(default) if default else "")
                 tile = gr.Slider(0, 1024, value=default_tile(info) if info else FALLBACK_TILE, step=16, label="Tile size (input pixels; 0 = one pass)")
@@ -268,11 +268,11 @@ def build_tab() -> gr.Tab:
                 plan_md = gr.Markdown(f"Upload an image ({limit_note()}).", elem_id="upscale-plan")
                 with gr.Row():
                     run = gr.Button("Upscale", variant="primary", elem_id="upscale-run")
-                    stop = gr.Button("Stop", variant="stop", elem_id="upscale-stop")
+                    stop = gr.Button("Stop", variant="secondary", elem_id="upscale-stop", visible=False)
             with gr.Column(scale=2):
-                slider = gr.ImageSlider(label="Before (bicubic) / after", type="pil", interactive=False)
+                slider = gr.ImageSlider(label="Before (bicubic) / after", type="pil", interactive=False, height=420)
                 image_out = gr.Image(elem_id="upscale-output", label="Upscaled image (full resolution PNG)", type="filepath",
-                                     interactive=False, buttons=["download", "fullscreen"])
+                                     interactive=False, buttons=["download", "fullscreen"], height=320)
         examples = example_files()
         if examples:
             gr.Examples(examples=[[p] for p in examples], inputs=[image_in], label="Examples (small crops of scikit-image photos)")
@@ -284,8 +284,10 @@ def build_tab() -> gr.Tab:
             plan_text, inputs=plan_inputs, outputs=plan_md, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
         started = run.click(clear_results, outputs=[image_out, slider], api_visibility="private", queue=False)
+        started.then(show, outputs=stop, api_visibility="private", queue=False)
         job = started.then(upscale, inputs=[image_in, model, tile, outscale, alpha, interpolation], outputs=image_out,
                            api_name="upscale", preprocess=False, concurrency_id="upscale", concurrency_limit=slots)
+        job.then(hide, outputs=stop, api_visibility="private", queue=False)
         job.success(comparison, inputs=[image_in, image_out], outputs=slider, api_visibility="private", preprocess=False)
-        stop.click(None, cancels=[job], api_visibility="private")
+        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
     return tab
