@@ -42,7 +42,7 @@ TEST_MODE_CHOICES = [
 ]
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 # grayscale photos for the colorizer (the offline default), colour ones for photo-to-X models
-EXAMPLES = ("gray-astronaut.jpg", "gray-coffee.jpg", "astronaut.jpg", "chelsea.jpg")
+EXAMPLES = ("gray-astronaut.jpg", "gray-coffee.jpg", "astronaut.jpg")
 
 
 def direction_choices(info: ModelInfo) -> list[tuple[str, str]]:
