@@ -40,6 +40,7 @@ PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "Eve
                  "MilkyWay", "OneStandsOut", "Path", "Volna", "summer_1am")
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 APP_EXAMPLES = Path(__file__).resolve().parent.parent / "app" / "examples"  # installed with the package
+APP_PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg")  # the photos themselves (not their gray copies or crops)
 HELD_OUT_EVERY = 6  # every sixth photo in name order is held out (index 5, 11, ...)
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ DATASETS = {
                        *PHOTOS, lambda: all_photos()[1::2], cartoon),
         OfflineDataset("app-examples", "the app's example photos (astronaut, cat, coffee; scikit-image's, public domain / "
                        "CC0)", "CC0-1.0", "gan-zoo (zoo/app/examples)", (APP_EXAMPLES,),
-                       lambda: [f for f in _images(APP_EXAMPLES) if f.suffix == ".jpg"]),
+                       lambda: [APP_EXAMPLES / name for name in APP_PHOTOS if (APP_EXAMPLES / name).is_file()]),
         OfflineDataset("fashion-mnist", "Fashion-MNIST's 60,000 training images (28x28 gray)", "MIT", "dataset-fashion-mnist",
                        (FASHION_MNIST / "train-images-idx3-ubyte.gz",)),
         OfflineDataset("fashion-mnist-test", "Fashion-MNIST's 10,000 test images (28x28 gray)", "MIT", "dataset-fashion-mnist",
