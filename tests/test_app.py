@@ -8,12 +8,9 @@ Everything runs offline (HF_HUB_OFFLINE=1) with a fresh ZOO_CACHE: the models us
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +165,23 @@ def test_each_task_runs_in_its_own_queue_group_sized_to_the_machine(offline_cach
     assert settings.task_slots() == max(1, settings.cpu_count() // 2)
 
 
+def test_run_first_clears_the_old_result_and_stop_cancels_the_run(offline_cache):
+    demo = app.build_app()
+    config = demo.get_config_file()
+    ids = {b.elem_id: b._id for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    slider = next(b._id for b in demo.blocks.values() if isinstance(b, gr.ImageSlider))
+    deps = config["dependencies"]
+    for task in ("upscale", "translate", "inpaint"):
+        on_click = [d for d in deps if [ids[f"{task}-run"], "click"] in [list(x) for x in d["targets"]]]
+        assert len(on_click) == 1 and on_click[0]["queue"] is False  # at once, before the queue
+        cleared = set(on_click[0]["outputs"])
+        assert ids[f"{task}-output"] in cleared and (task != "upscale" or slider in cleared)
+        on_stop = [d for d in deps if [ids[f"{task}-stop"], "click"] in [list(x) for x in d["targets"]]]
+        job = next(d for d in deps if demo.fns[d["id"]].concurrency_id == task and d["trigger_after"] is not None
+                   and ids[f"{task}-output"] in d["outputs"])
+        assert any(job["id"] in d["cancels"] for d in on_stop)
+
+
 def test_server_address(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
@@ -310,7 +324,6 @@ def test_comparison_resizes_the_input_to_the_output(offline_cache, tmp_path):
     assert up.comparison(None, out_path) is None
     # in the page the output arrives as the component's payload
     assert up.comparison({"path": str(Path(__file__).parent.parent / "zoo/app/examples/small-coffee.png")}, {"path": out_path})[1] == out_path
-    assert up.clear_results() == (None, None)  # a new run starts with no stale result
 
 
 def test_interpolation_slider_visibility(offline_cache, twin_entry):
@@ -434,58 +447,25 @@ def test_strip_front_matter():
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from support.app_server import free_port
+
+    return free_port()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """`python app.py` on a free port, offline, with a fresh cache; yields (url, log path)."""
+    """`python app.py` on a free port, offline, with a fresh cache; yields (url, log path, pid)."""
+    from support.app_server import serve_app
+
     tmp = tmp_path_factory.mktemp("app-server")
-    port = _free_port()
+    seed_translator(tmp / "cache", tmp)
+    (tmp / "home").mkdir()
     env = {
-        **os.environ,
-        "ZOO_CACHE": str(tmp / "cache"),
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
         "GRADIO_TEMP_DIR": str(tmp / "gradio-cache"),
         "HOME": str(tmp / "home"),  # anything written outside the two caches would land here or in the cwd
     }
-    env.pop("ZOO_MAX_MEGAPIXELS", None)
-    env.pop("ZOO_APP_DOWNLOADS", None)
-    (tmp / "home").mkdir()
-    seed_translator(tmp / "cache", tmp)
-    log_path = tmp / "server.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(url + "config", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer on {url} within 120 s:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.5)
-        yield url, log_path, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with serve_app(tmp, env) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -169,7 +169,7 @@ _LOG_READ: dict[Path, int] = {}  # server log -> the bytes the previous tests ha
 
 @pytest.fixture
 def ui(browser, app_server):
-    url, log_path = app_server
+    url, log_path, _ = app_server
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(TOAST_WATCH)
     context.set_default_timeout(PAGE_TIMEOUT_MS)

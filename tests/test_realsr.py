@@ -17,6 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 import zoo
+from support.ncnn_run import run_ncnn
 from zoo.archs import build, load_strict
 from zoo.download import sha256_file
 from zoo.formats.ncnn import read_ncnn
@@ -131,33 +132,14 @@ def test_realesrgan_interpolates_with_realsr_offline(models, crop):
     assert all(torch.allclose(other[k], blended[k], atol=1e-6) for k in blended)
 
 
-def run_ncnn(chw: np.ndarray) -> np.ndarray:
-    """ncnn's output for a CHW float32 input, on the CPU in fp32 (as tests/test_ncnn.py)."""
-    ncnn = pytest.importorskip("ncnn")
-    net = ncnn.Net()
-    opt = net.opt
-    opt.use_vulkan_compute = False
-    opt.use_fp16_storage = opt.use_fp16_arithmetic = opt.use_fp16_packed = False
-    opt.use_bf16_storage = False
-    opt.num_threads = 2
-    assert net.load_param(str(PARAM)) == 0 and net.load_model(str(BIN)) == 0
-    data = np.ascontiguousarray(chw, dtype=np.float32)  # ncnn.Mat wraps this buffer: keep it alive
-    ex = net.create_extractor()
-    ex.input("data", ncnn.Mat(data))
-    ret, out = ex.extract("output")
-    assert ret == 0
-    result = np.array(out, dtype=np.float32, copy=True)
-    del out, ex  # the extractor must go before the net
-    return result
-
-
 @pytest.mark.slow
 def test_matches_ncnn(models, crop):
     realsr, _ = models
     chw = np.ascontiguousarray(crop[:24].transpose(2, 0, 1), dtype=np.float32) / 255.0  # 24x32
     with torch.no_grad():
         ours = realsr.net(torch.from_numpy(chw)[None])[0].numpy()
-    theirs = run_ncnn(chw)
+    pytest.importorskip("ncnn")
+    theirs = run_ncnn(PARAM, BIN, chw)
     assert ours.shape == theirs.shape == (3, 96, 128)
     diff = float(np.abs(ours - theirs).max())
     assert diff <= TOLERANCE, f"{NAME}: max abs difference to ncnn {diff:.3g} > {TOLERANCE}"

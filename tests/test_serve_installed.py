@@ -3,12 +3,8 @@ folder of its own, start the app from there and upscale an image with gradio_cli
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +13,8 @@ from PIL import Image
 
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
+
+from support.app_server import serve_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = """
@@ -27,12 +25,6 @@ assert zoo.__file__.startswith(sys.argv[1]) and zoo.app.__file__.startswith(sys.
 from zoo.cli import main
 sys.exit(main(["serve", "--port", sys.argv[2]]))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -47,37 +39,16 @@ def test_zoo_serve_runs_from_an_installed_wheel(tmp_path):
     assert install.returncode == 0, install.stderr[-2000:]
     assert (site / "zoo" / "app" / "examples" / "small-astronaut.png").is_file()
 
-    port = _free_port()
     work = tmp_path / "elsewhere"  # not a checkout: no app.py, no zoo/ beside it
     work.mkdir()
-    env = {**os.environ, "ZOO_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "PYTHONSAFEPATH": "1"}
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(site), str(port)], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("zoo serve did not answer:\n" + (tmp_path / "serve.log").read_text(errors="replace"))
-                time.sleep(0.5)
+    env = {"GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "PYTHONSAFEPATH": "1"}
+    command = lambda port: [sys.executable, "-c", SERVE, str(site), str(port)]  # noqa: E731
+    with serve_app(tmp_path / "served", env, command=command, cwd=work) as served:
         from gradio_client import Client, handle_file
 
         src = tmp_path / "in.png"
         Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(src)
-        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(handle_file(str(src)), model="realesr-animevideov3",
-                                                                           api_name="/upscale")
+        result = Client(served.url, verbose=False).predict(handle_file(str(src)), model="realesr-animevideov3", api_name="/upscale")
         with Image.open(result) as out:
             assert out.size == (96, 80)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     assert not list(work.iterdir())  # nothing written into the working folder

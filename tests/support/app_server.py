@@ -2,9 +2,10 @@
 
 ``serve_app(tmp_dir)`` starts the app in a subprocess on a free 127.0.0.1 port, offline
 (HF_HUB_OFFLINE=1, HF_ENDPOINT on a closed port, downloads off) with a fresh cache
-(``tmp_dir/cache``), waits until ``GET /config`` answers, yields ``(url, log_path)`` and always
-stops the process (terminate, then kill) when the block ends, also when start-up fails.
-The server's stdout and stderr go to ``log_path`` (``tmp_dir/server.log``).
+(``tmp_dir/cache``), waits until ``GET /config`` answers, yields a ``Served`` (url, log_path,
+pid) and always stops the process (terminate, then kill) when the block ends, also when start-up
+fails. The server's stdout and stderr go to ``log_path`` (``tmp_dir/server.log``). ``command``
+starts something else that serves the app (``zoo serve`` from an installed wheel).
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, NamedTuple
 
-__all__ = ["AppServerError", "free_port", "serve_app"]
+__all__ = ["AppServerError", "Served", "free_port", "serve_app"]
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CLOSED_ENDPOINT = "http://127.0.0.1:9"  # nothing listens on the discard port: connections are refused
 # The caller's own limits must not change what a test sees.
 _DROPPED = ("ZOO_MAX_MEGAPIXELS", "ZOO_MAX_PARAMETERS", "ZOO_DOWNLOAD_DEADLINE", "ZOO_MAX_DOWNLOAD_BYTES", "ZOO_OFFLINE")
+
+
+class Served(NamedTuple):
+    url: str  # ends with "/"
+    log_path: Path
+    pid: int
 
 
 class AppServerError(RuntimeError):
@@ -52,10 +60,13 @@ def serve_app(
     env_extra: Mapping[str, str | None] | None = None,
     *,
     start_timeout: float = 120.0,
-) -> Iterator[tuple[str, Path]]:
-    """Run ``python app.py`` for the duration of the block; yields ``(url, log_path)``.
+    command: Callable[[int], list[str]] | None = None,
+    cwd: Path | str | None = None,
+) -> Iterator[Served]:
+    """Run ``python app.py`` (or ``command(port)``, in ``cwd``; default ``tmp_dir``) for the
+    duration of the block; yields ``Served(url, log_path, pid)``.
 
-    ``url`` ends with ``/``. ``env_extra`` is applied last (a value of None removes the variable).
+    ``env_extra`` is applied last (a value of None removes the variable).
     Raises ``AppServerError`` (with the log) if the app exits or ``/config`` does not answer
     within ``start_timeout`` seconds.
     """
@@ -84,9 +95,8 @@ def serve_app(
     log_path = tmp / "server.log"
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(APP)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        argv = command(port) if command is not None else [sys.executable, str(APP)]
+        proc = subprocess.Popen(argv, cwd=cwd or tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + start_timeout
             while True:
@@ -101,7 +111,7 @@ def serve_app(
                 if time.monotonic() > deadline:
                     raise AppServerError(f"app.py did not answer on {url} within {start_timeout:g} s:\n{_tail(log_path)}")
                 time.sleep(0.5)
-            yield url, log_path
+            yield Served(url, log_path, proc.pid)
         finally:
             proc.terminate()
             try:

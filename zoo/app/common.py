@@ -134,6 +134,27 @@ def choices_and_default(task: str, preferred: str) -> tuple[list[tuple[str, str]
     return choices, default if default in names else (names[0] if names else None)
 
 
+def run_button(run: gr.Button, stop: gr.Button, fn: Any, *, inputs: list, outputs: Any, task: str,
+               api_name: str | None = None, clear: list | None = None) -> Any:
+    """Wire a task tab's Run and Stop buttons; returns the run's event (for ``.success``).
+
+    Run first empties ``clear`` (default: the outputs: no stale result during a run or after an
+    error) and shows Stop; then ``fn`` runs in the task's queue group with the raw uploads
+    (``preprocess=False``, see ``uploads``); Stop cancels it and hides itself again."""
+    from . import settings
+
+    targets = clear if clear is not None else (outputs if isinstance(outputs, list) else [outputs])
+    started = run.click(lambda: [None] * len(targets) if len(targets) > 1 else None, outputs=targets,
+                        api_visibility="private", queue=False)
+    started.then(show, outputs=stop, api_visibility="private", queue=False)
+    job = started.then(fn, inputs=inputs, outputs=outputs, preprocess=False, concurrency_id=task,
+                       concurrency_limit=settings.task_slots(),
+                       **({"api_name": api_name} if api_name else {"api_visibility": "private"}))
+    job.then(hide, outputs=stop, api_visibility="private", queue=False)
+    stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
+    return job
+
+
 def show() -> Any:
     """Update: make a component visible (the Stop button while a run is going)."""
     return gr.update(visible=True)

@@ -19,7 +19,7 @@ import zoo
 from zoo.errors import ZooError
 
 from . import settings
-from .common import choices_and_default, load_model, model_choices, model_details, offline_default, task_info, user_error, user_errors
+from .common import choices_and_default, load_model, model_choices, model_details, offline_default, task_info, user_errors
 from .runs import Run, flops_per_unit, save_result
 from .uploads import limit_note, open_upload
 

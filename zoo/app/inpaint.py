@@ -22,7 +22,7 @@ import zoo
 from zoo.registry import ModelInfo
 
 from . import settings
-from .common import choices_and_default, hide, load_model, model_details, offline_default, show, task_info, user_error, user_errors
+from .common import choices_and_default, load_model, model_details, offline_default, run_button, task_info, user_error, user_errors
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload, upload_path
 
@@ -180,12 +180,8 @@ def build_tab() -> gr.Tab:
             plan_text, inputs=[original, model], outputs=plan_md, api_visibility="private")
         model.change(on_model_change, inputs=model, outputs=details, api_visibility="private")
         slots = settings.task_slots()
-        started = run.click(lambda: None, outputs=image_out, api_visibility="private", queue=False)
-        started.then(show, outputs=stop, api_visibility="private", queue=False)
-        job = started.then(inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,
-                           api_visibility="private", preprocess=False, concurrency_id="inpaint", concurrency_limit=slots)
-        job.then(hide, outputs=stop, api_visibility="private", queue=False)
-        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
+        run_button(run, stop, inpaint_from_editor, inputs=[editor, mask_upload, model, dilation, original], outputs=image_out,
+                   task="inpaint")
         # the API endpoint: an image and a mask of one size
         api_image = gr.Image(type="filepath", visible=False)
         api_mask = gr.Image(type="filepath", visible=False)

@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import choices_and_default, hide, load_model, model_choices, model_details, offline_default, one_line, show, task_info, user_error, user_errors
+from .common import choices_and_default, load_model, model_choices, model_details, offline_default, one_line, run_button, task_info, user_error, user_errors
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
 
@@ -172,10 +172,6 @@ def build_tab() -> gr.Tab:
         model.change(on_model_change, inputs=model, outputs=[direction, details], api_visibility="private").then(
             plan_text, inputs=[image_in, model, size], outputs=plan_md, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
-        started = run.click(lambda: None, outputs=image_out, api_visibility="private", queue=False)
-        started.then(show, outputs=stop, api_visibility="private", queue=False)
-        job = started.then(translate, inputs=[image_in, model, direction, size, test_mode], outputs=image_out, api_name="translate",
-                           preprocess=False, concurrency_id="translate", concurrency_limit=settings.task_slots())
-        job.then(hide, outputs=stop, api_visibility="private", queue=False)
-        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
+        run_button(run, stop, translate, inputs=[image_in, model, direction, size, test_mode], outputs=image_out, task="translate",
+                   api_name="translate")
     return tab

@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import available_offline, choices_and_default, hide, load_model, model_choices, model_details, one_line, show, task_info, user_error, user_errors
+from .common import available_offline, choices_and_default, load_model, model_choices, model_details, one_line, run_button, task_info, user_error, user_errors
 from .models import MODELS
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
@@ -228,11 +228,6 @@ def refresh_choices(name: str) -> tuple[Any, str]:
     return gr.update(choices=model_choices("upscale"), value=name), details_text(name)
 
 
-def clear_results() -> tuple[None, None]:
-    """Empty the result and the before/after slider as a new run starts (no stale picture)."""
-    return None, None
-
-
 def example_files() -> list[str]:
     return [str(EXAMPLES_DIR / name) for name in EXAMPLES if (EXAMPLES_DIR / name).is_file()]
 
@@ -245,7 +240,6 @@ def build_tab() -> gr.Tab:
     choices, default = choices_and_default("upscale", DEFAULT_MODEL)
     info = zoo.info(default) if default else None
     partner = interpolation_partner(info) if info else None
-    slots = settings.task_slots()
 
     with gr.Tab(LABEL, id="upscale") as tab:
         gr.Markdown("Super-resolution with ESRGAN-family models. Large images run in tiles with enough context "
@@ -283,11 +277,7 @@ def build_tab() -> gr.Tab:
         model.change(on_model_change, inputs=model, outputs=[tile, outscale, interpolation, details], api_visibility="private").then(
             plan_text, inputs=plan_inputs, outputs=plan_md, api_visibility="private")
         tab.select(refresh_choices, inputs=model, outputs=[model, details], api_visibility="private")
-        started = run.click(clear_results, outputs=[image_out, slider], api_visibility="private", queue=False)
-        started.then(show, outputs=stop, api_visibility="private", queue=False)
-        job = started.then(upscale, inputs=[image_in, model, tile, outscale, alpha, interpolation], outputs=image_out,
-                           api_name="upscale", preprocess=False, concurrency_id="upscale", concurrency_limit=slots)
-        job.then(hide, outputs=stop, api_visibility="private", queue=False)
+        job = run_button(run, stop, upscale, inputs=[image_in, model, tile, outscale, alpha, interpolation], outputs=image_out,
+                         task="upscale", api_name="upscale", clear=[image_out, slider])
         job.success(comparison, inputs=[image_in, image_out], outputs=slider, api_visibility="private", preprocess=False)
-        stop.click(hide, outputs=stop, cancels=[job], api_visibility="private", queue=False)
     return tab
