@@ -155,6 +155,11 @@ def run_button(run: gr.Button, stop: gr.Button, fn: Any, *, inputs: list, output
     return job
 
 
+def example_paths(folder: Any, names: tuple[str, ...]) -> list[str]:
+    """The example files ``names`` in ``folder`` that are present, in that order."""
+    return [str(folder / name) for name in names if (folder / name).is_file()]
+
+
 def show() -> Any:
     """Update: make a component visible (the Stop button while a run is going)."""
     return gr.update(visible=True)

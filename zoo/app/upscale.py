@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import available_offline, choices_and_default, load_model, model_choices, model_details, one_line, run_button, task_info, user_error, user_errors
+from .common import available_offline, choices_and_default, example_paths, load_model, model_choices, model_details, one_line, run_button, task_info, user_error, user_errors
 from .models import MODELS
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
@@ -229,7 +229,7 @@ def refresh_choices(name: str) -> tuple[Any, str]:
 
 
 def example_files() -> list[str]:
-    return [str(EXAMPLES_DIR / name) for name in EXAMPLES if (EXAMPLES_DIR / name).is_file()]
+    return example_paths(EXAMPLES_DIR, EXAMPLES)
 
 
 # -- layout --------------------------------------------------------------------------------------
