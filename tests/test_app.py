@@ -423,6 +423,34 @@ def test_downloads_need_the_operator(offline_cache, monkeypatch):
     assert settings.download_mode() == "off"  # a Space downloads only when its operator says so
 
 
+def test_with_downloads_on_the_page_fetches_a_model(online, fresh_cache, file_server, temp_entries, monkeypatch):
+    """An operator who allows downloads: the Model zoo's Download fetches a model from its URL (here
+    the local file server), and a tab runs a model that is not here yet by fetching it first."""
+    import hashlib
+
+    from conftest import PARITY
+    from zoo.registry import UrlSource
+
+    data = (PARITY / "esrgan" / "realesr_srvgg_x4_prelu_f16_c4" / "checkpoint.pth").read_bytes()
+    file_server.add("w/tiny-srvgg.pth", data)
+    file_server.add("w/other-srvgg.pth", data)
+    monkeypatch.setenv("ZOO_APP_DOWNLOADS", "on")
+    base = dict(family="esrgan", task="upscale", description="test", licence="BSD-3-Clause", card="", arch="srvgg",
+                options=UpscaleOptions(scale=4))
+    temp_entries(registry.ModelInfo(name="tiny-dl", title="Tiny download", sources=(UrlSource(
+                     file_server.url_for("w/tiny-srvgg.pth"), sha256=hashlib.sha256(data).hexdigest()),), **base),
+                 registry.ModelInfo(name="tiny-run", title="Tiny run", sources=(UrlSource(
+                     file_server.url_for("w/other-srvgg.pth"), sha256=hashlib.sha256(data).hexdigest()),), **base))
+    models.MODELS.clear()
+    assert settings.downloads_allowed() and not weights.available_locally(zoo.info("tiny-dl"))
+    assert "not on this server yet: Download fetches it" in model_zoo.sources_markdown(zoo.info("tiny-dl"))
+    assert model_zoo.download("tiny-dl") == "Downloaded Tiny download: it now works on this server."
+    assert weights.available_locally(zoo.info("tiny-dl"))
+    out = _open(up.upscale(_image("RGB"), "tiny-run"))  # fetched on first use
+    assert out.size == (96, 80) and weights.available_locally(zoo.info("tiny-run"))
+    models.MODELS.clear()
+
+
 def test_a_hub_that_answers_turns_downloads_on(offline_cache, monkeypatch):
     import socketserver
     import threading
