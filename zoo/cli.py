@@ -280,7 +280,7 @@ def _image_job(args: argparse.Namespace, task_name: str, what: str, run, *, loss
 def cmd_upscale(args: argparse.Namespace) -> int:
     def run(upscaler, image, progress, _src):
         return upscaler(image, outscale=args.outscale, tile=args.tile, overlap=args.overlap, alpha=args.alpha,
-                        progress=progress, max_megapixels=args.max_megapixels)
+                        progress=progress, max_megapixels=args.max_megapixels, memory_mb=args.memory_mb)
 
     return _image_job(args, "upscale", "an upscaler", run, interpolate=args.interpolate, partner=args.partner)
 
@@ -488,7 +488,10 @@ def _add_upscale(sub) -> None:
     p = sub.add_parser("upscale", help="upscale images (ESRGAN family)", description="zoo upscale IN... OUT: IN is a file, a folder or several files; OUT a file or folder.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="inputs, then the output")
     p.add_argument("--model", default=None, help=f"registry name, official file, converted folder or hf:ORG/NAME (default {DEFAULT_UPSCALER}, or a bundled demo model when it is not here)")
-    p.add_argument("--tile", type=int, default=None, help="tile size in input pixels; 0 = one pass (default: per model)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in input pixels; 0 = one pass (default: the fewest tiles that fit --memory-mb)")
+    p.add_argument("--memory-mb", type=float, default=None,
+                   help="activation memory a tile may use (default $ZOO_TILE_MEMORY_MB, else 1024): one pass when the image fits")
     p.add_argument("--overlap", type=int, default=None, help="context pixels around each tile (default: per model)")
     p.add_argument("--outscale", type=float, default=None, help="final scale factor (default: the model's)")
     p.add_argument("--alpha", choices=["model", "resize"], default="model", help="how to upscale an alpha channel")

@@ -3,7 +3,8 @@
 Event for gradio_client: ``/upscale`` (image, model, tile, outscale, alpha, interpolation) -> the
 upscaled image (a PNG file named after the input, the model and the scale). Only ``image`` is
 required; the other parameters default to the initial values of their controls (model
-realesrgan-x4plus, its default tile, outscale 4, alpha "model", interpolation 0).
+realesrgan-x4plus, tile -1 = planned from the memory budget, outscale 4, alpha "model",
+interpolation 0).
 
 Nothing is loaded when the tab is built: models load on the first upscale into the app's shared
 cache (``models.MODELS``). Before a run the tab shows the output size and the time to expect.
@@ -32,7 +33,6 @@ LABEL = "Upscale"  # the tab's title
 DEFAULT_MODEL = "realesrgan-x4plus"
 DEFAULT_OUTSCALE = 4.0
 ALPHA_CHOICES = [("Upscale alpha with the model", "model"), ("Resize alpha (bicubic)", "resize")]
-FALLBACK_TILE = 384
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 EXAMPLES = ("small-astronaut.png", "small-coffee.png")  # small crops: a run takes seconds here
 
@@ -71,31 +71,32 @@ def get_upscaler(run: Run, info: ModelInfo, interpolation: float = 0.0) -> Any:
                     loaded=MODELS.peek(key) is not None)
 
 
-def default_tile(info: ModelInfo) -> int:
-    """The model's default tile size, from its descriptor (built on the meta device: nothing loaded)."""
-    from zoo.archs import describe
+AUTO_TILE = -1  # the tile control's value for "plan the tiles from the memory budget"
 
-    return describe(info.arch, info.arch_kwargs).tile
+
+def tile_choice(tile: float | None) -> int | None:
+    """The library's ``tile`` for the control's value: None (planned) for -1 or nothing, else pixels."""
+    if tile is None or int(round(float(tile))) == AUTO_TILE:
+        return None
+    return int(round(float(tile)))
 
 
 # -- planning ------------------------------------------------------------------------------------
 
 
-def plan(info: ModelInfo, size: tuple[int, int], tile: float | None, outscale: float | None, alpha_passes: int = 1) -> tuple[tuple[int, int], int, float]:
-    """(output size, number of tiles, network FLOPs) of upscaling an image of ``size`` with ``info``."""
+def plan(info: ModelInfo, size: tuple[int, int], tile: float | None, outscale: float | None, alpha_passes: int = 1) -> tuple[tuple[int, int], int, float, float]:
+    """(output size, number of tiles, network FLOPs, context overhead) of upscaling an image of ``size`` with ``info``
+    (the library's own tile plan: ``tiling.plan_tiles`` from the descriptor, nothing loaded)."""
     from zoo.archs import describe
-    from zoo.tasks.tiling import processed_pixels, tile_regions
+    from zoo.tasks.tiling import plan_tiles
 
     d = describe(info.arch, info.arch_kwargs)
     width, height = size
-    tile = d.tile if tile is None else int(round(float(tile)))
     factor = float(outscale) if outscale else float(d.scale)
     out = (max(1, round(width * factor)), max(1, round(height * factor)))
-    multiple = d.size_multiple
-    padded = (-(-height // multiple) * multiple, -(-width // multiple) * multiple)
-    tiles = len(tile_regions(*padded, tile, multiple))
-    pixels = processed_pixels(height, width, tile, d.context or 0, multiple)
-    return out, tiles * alpha_passes, pixels * alpha_passes * flops_per_unit(info)
+    tiles = plan_tiles(height, width, context=d.context or 0, multiple=d.size_multiple, bytes_per_pixel=d.activation_bytes,
+                       fallback_tile=d.tile, fixed_tile=tile_choice(tile))
+    return out, tiles.tiles * alpha_passes, tiles.processed * alpha_passes * flops_per_unit(info), tiles.overhead
 
 
 def plan_text(image: Any, model: str, tile: float | None, outscale: float | None, alpha: str = "model") -> str:
@@ -109,10 +110,10 @@ def plan_text(image: Any, model: str, tile: float | None, outscale: float | None
         if size[0] * size[1] > limit * 1e6:
             return messages.too_large(*size, limit)
         passes = 2 if alpha == "model" and _has_alpha(image) else 1
-        out, tiles, flops = plan(info, size, tile, outscale, passes)
+        out, tiles, flops, overhead = plan(info, size, tile, outscale, passes)
     except (ZooError, ValueError) as exc:
         return one_line(exc)
-    pieces = f" in {tiles} tiles" if tiles > 1 else " in one pass"
+    pieces = f" in {tiles} tiles (their context adds {overhead - 1:.0%} work)" if tiles > 1 else " in one pass"
     return (f"Output **{out[0]}×{out[1]}**{pieces} · {duration(expected_seconds(info.name, flops))} here"
             f"{'' if available_offline(info) else ' after the download'}.")
 
@@ -133,7 +134,7 @@ def _has_alpha(image: Any) -> bool:
 def upscale(
     image: Any,
     model: str = DEFAULT_MODEL,
-    tile: float | None = None,
+    tile: float | None = AUTO_TILE,
     outscale: float | None = DEFAULT_OUTSCALE,
     alpha: str = "model",
     interpolation: float = 0.0,
@@ -142,7 +143,7 @@ def upscale(
     """Upscale ``image`` (an upload, a path or a PIL image) with registry model ``model``; returns
     the path of the PNG result.
 
-    ``tile``: tile size in input pixels (0 = one pass, None = the model's default);
+    ``tile``: tile size in input pixels (0 = one pass, -1 or None = planned from the memory budget);
     ``outscale``: final factor (None = the network's own); ``alpha``: "model" or "resize";
     ``interpolation``: 0..1 toward the model's ``interpolate_with`` partner.
     """
@@ -153,9 +154,9 @@ def upscale(
             raise ValueError(f"alpha must be 'model' or 'resize', not {alpha!r}")
         info = task_info(model, "upscale", "an upscaler")
         upscaler = get_upscaler(run, info, interpolation)
-        tile_px = None if tile is None else int(round(float(tile)))
+        tile_px = tile_choice(tile)
         passes = 2 if alpha == "model" and ("A" in picture.getbands() or "transparency" in picture.info) else 1
-        _, tiles, flops = plan(info, picture.size, tile_px, outscale, passes)
+        _, tiles, flops, _ = plan(info, picture.size, tile_px, outscale, passes)
         run.compute(info.name, flops, tiles)
         with run.computing():
             result = upscaler(picture, outscale=None if outscale is None else float(outscale), tile=tile_px, alpha=alpha,
@@ -216,7 +217,7 @@ def on_model_change(name: str) -> tuple[Any, Any, Any, str]:
     else:
         interp = gr.update(visible=False, interactive=False, value=0.0)
     outscale = gr.update(value=float(info.options.scale)) if info.options.scale else gr.update()
-    return gr.update(value=default_tile(info)), outscale, interp, details_text(name)
+    return gr.update(value=AUTO_TILE), outscale, interp, details_text(name)
 
 
 def interpolation_label(info: ModelInfo, partner: ModelInfo) -> str:
@@ -250,7 +251,8 @@ def build_tab() -> gr.Tab:
                                     sources=["upload", "clipboard"], height=280)
                 model = gr.Dropdown(choices=choices, value=default, label="Model", interactive=True, elem_id="upscale-model")
                 details = gr.Markdown(details_text(default) if default else "")
-                tile = gr.Slider(0, 1024, value=default_tile(info) if info else FALLBACK_TILE, step=16, label="Tile size (input pixels; 0 = one pass)")
+                tile = gr.Number(value=AUTO_TILE, precision=0, minimum=-1, maximum=8192, elem_id="upscale-tile",
+                                 label="Tile size (input pixels; -1 = planned from the memory budget, 0 = one pass)")
                 outscale = gr.Slider(1, 8, value=DEFAULT_OUTSCALE, step=0.5, label="Output scale")
                 alpha = gr.Radio(ALPHA_CHOICES, value="model", label="Alpha channel")
                 interpolation = gr.Slider(

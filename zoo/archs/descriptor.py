@@ -41,6 +41,9 @@ class Descriptor:
     * ``image_statistics``: it normalises with statistics of the image (BatchNorm in test mode
       "official", InstanceNorm), so tiles need statistics of the whole image.
     * ``dtypes``: device type -> dtype names that run there.
+    * ``activation_bytes``: peak memory of one fp32 CPU forward per input pixel, beyond the
+      weights (measured: ``benchmarks/bench_memory.py --activations``); 0 = not measured, and
+      tasks tile with ``tile``. The tile planner (``zoo.tasks.tiling.plan_tiles``) reads it.
     """
 
     task: str
@@ -57,6 +60,7 @@ class Descriptor:
     tile: int = 0
     image_statistics: bool = False
     dtypes: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"cpu": CPU_DTYPES, "cuda": GPU_DTYPES})
+    activation_bytes: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples as lists)."""

@@ -9,6 +9,9 @@ quantise them straight into the final array (no full-size float output is ever h
 
 from __future__ import annotations
 
+import math
+import os
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -33,6 +36,71 @@ def tile_regions(height: int, width: int, tile: int, multiple: int = 1) -> list[
         for y in _starts(height, tile)
         for x in _starts(width, tile)
     ]
+
+
+ACTIVATION_BUDGET_MB = 1024  # default: 1536x1536 x4 with realesrgan-x4plus stays within 2 GB peak RSS
+
+
+def activation_budget(value_mb: float | None = None) -> int:
+    """Bytes a forward's activations may take: ``value_mb``, else ``$ZOO_TILE_MEMORY_MB``, else 1024 MB."""
+    text = os.environ.get("ZOO_TILE_MEMORY_MB") if value_mb is None else str(value_mb)
+    try:
+        mb = float(text) if text else ACTIVATION_BUDGET_MB
+    except ValueError:
+        raise ValueError(f"ZOO_TILE_MEMORY_MB must be a number of megabytes, not {text!r}") from None
+    if mb <= 0:
+        raise ValueError(f"the tile memory budget must be positive, not {mb:g} MB")
+    return int(mb * 2**20)
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How an image is cut: ``tile`` (core side in input pixels, 0 = one pass), the number of
+    ``tiles``, the input pixels the network runs on (``processed``, context included), ``overhead``
+    (processed / image pixels, 1.0 for one pass) and the expected activation peak in bytes."""
+
+    tile: int
+    tiles: int
+    processed: int
+    overhead: float
+    peak_bytes: int
+
+
+def plan_tiles(height: int, width: int, *, context: int, multiple: int, bytes_per_pixel: float,
+               budget: int | None = None, fallback_tile: int = 0, fixed_tile: int | None = None) -> TilePlan:
+    """The fewest, largest tiles whose forward fits ``budget`` bytes of activations
+    (``activation_budget()`` when None): one pass when the whole (padded) image fits. A network
+    with no measured ``bytes_per_pixel`` (0) gets ``fallback_tile``, its descriptor's fixed tile;
+    ``fixed_tile`` (0 = one pass) is the plan of a tile the caller chose."""
+    budget = activation_budget() if budget is None else int(budget)
+    h, w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+    context = -(-context // multiple) * multiple
+
+    def made(tile: int) -> TilePlan:
+        regions = tile_regions(h, w, tile, multiple)
+        areas = [(min(h, y1 + context) - max(0, y0 - context)) * (min(w, x1 + context) - max(0, x0 - context))
+                 for y0, y1, x0, x1 in regions]
+        return TilePlan(0 if len(regions) == 1 else tile, len(regions), sum(areas), sum(areas) / (h * w),
+                        int(max(areas) * bytes_per_pixel))
+
+    if fixed_tile is not None:
+        return made(int(fixed_tile))
+    if bytes_per_pixel <= 0:
+        return made(fallback_tile)
+    if h * w * bytes_per_pixel <= budget:
+        return made(0)
+    # Candidate tiles split the height or the width evenly into n; tiles at the border have context
+    # on their inner sides only, so the largest actual tile (not tile + 2 * context) must fit.
+    candidates = sorted({-(-(-(-side // n)) // multiple) * multiple for side in (h, w) for n in range(1, 129)}, reverse=True)
+    fitting = []
+    for plan in map(made, candidates):  # largest tiles first: stop once more tiles could not win
+        if fitting and plan.tiles > fitting[0].tiles:
+            break
+        if plan.peak_bytes <= budget:
+            fitting.append(plan)
+    if not fitting:  # not even a tile as small as its context fits: run such tiles anyway (overhead <= 9x)
+        return made(max(multiple, context))
+    return min(fitting, key=lambda plan: (plan.tiles, plan.processed))
 
 
 def processed_pixels(height: int, width: int, tile: int, overlap: int = 0, multiple: int = 1) -> int:

@@ -19,7 +19,7 @@ from PIL import Image
 from ..errors import ImageError
 from . import images
 from .base import Task
-from .tiling import pad_to_multiple, run_tiled
+from .tiling import TilePlan, pad_to_multiple, plan_tiles, run_tiled
 
 ALPHA_MODES = ("model", "resize")
 
@@ -39,6 +39,17 @@ class Upscaler(Task):
         self.in_channels: int = d.in_channels
         self.default_tile, self.default_overlap = d.tile, d.context or 0
 
+    def plan(self, width: int, height: int, *, tile: int | None = None, overlap: int | None = None,
+             memory_mb: float | None = None) -> TilePlan:
+        """How an image of width x height runs: with ``tile`` None, the fewest, largest tiles whose
+        activations fit ``memory_mb`` (``tiling.activation_budget``; one pass when the image fits);
+        else that fixed tile (0 = one pass). ``overhead`` is the context's extra work."""
+        from .tiling import activation_budget
+
+        overlap = self.default_overlap if overlap is None else int(overlap)
+        return plan_tiles(height, width, context=overlap, multiple=self.multiple, bytes_per_pixel=self.descriptor.activation_bytes,
+                          budget=activation_budget(memory_mb), fallback_tile=self.default_tile, fixed_tile=tile)
+
     # -- public API --------------------------------------------------------------------------
 
     def __call__(
@@ -51,15 +62,18 @@ class Upscaler(Task):
         alpha: str = "model",
         progress: ProgressFn | None = None,
         max_megapixels: float | None = None,
+        memory_mb: float | None = None,
     ) -> Image.Image:
         """Upscale ``image``; returns a PIL image in the input's mode (16-bit colour comes back 8-bit).
 
         ``outscale`` is the final factor (default: the network's own); other factors are applied
         as a Lanczos resize of the network output. ``tile`` is the tile size in input pixels
-        (0: one pass), ``overlap`` the context around each tile, ``alpha`` "model" or "resize".
+        (0: one pass; None: planned from the memory budget ``memory_mb``, see ``plan``), ``overlap``
+        the context around each tile, ``alpha`` "model" or "resize".
         """
         arr = self.upscale_array(
-            image, outscale=outscale, tile=tile, overlap=overlap, alpha=alpha, progress=progress, max_megapixels=max_megapixels
+            image, outscale=outscale, tile=tile, overlap=overlap, alpha=alpha, progress=progress, max_megapixels=max_megapixels,
+            memory_mb=memory_mb,
         )
         return images.to_pil(arr)
 
@@ -73,17 +87,18 @@ class Upscaler(Task):
         alpha: str = "model",
         progress: ProgressFn | None = None,
         max_megapixels: float | None = None,
+        memory_mb: float | None = None,
     ) -> np.ndarray:
         """Like ``__call__`` but returns an integer array (uint8, or uint16 for 16-bit input), H x W [x C]."""
         if alpha not in ALPHA_MODES:
             raise ValueError(f"alpha must be one of {ALPHA_MODES}, not {alpha!r}")
         if outscale is not None and not (0 < outscale <= 16):
             raise ImageError(f"outscale must be in (0, 16], not {outscale}")
-        tile = self.default_tile if tile is None else int(tile)
         overlap = self.default_overlap if overlap is None else int(overlap)
-        if tile < 0 or overlap < 0:
+        if (tile is not None and int(tile) < 0) or overlap < 0:
             raise ValueError("tile and overlap must be >= 0")
         planes = images.split(image, limit_megapixels=max_megapixels)
+        tile = self.plan(*planes.size, tile=tile, overlap=overlap, memory_mb=memory_mb).tile
         color_in = images.match_channels(planes, self.in_channels, self.name)
         passes = 1 + (planes.alpha is not None and alpha == "model")
         tracker = _PassProgress(progress, passes)
