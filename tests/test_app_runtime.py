@@ -86,8 +86,7 @@ def test_run_reports_load_then_progress_with_time_left(monkeypatch):
     run = runs.Run(rec, "Upscaling", "tiles")
     run.load("Model M", lambda: object(), loaded=False)
     assert rec.calls[0] == (0.0, "Loading Model M (once; later runs reuse it)")
-    run.compute("m", 4e8, units=2)  # 0.4 s expected, two tiles
-    with run.computing():
+    with run.computing("m", 4e8, units=2):  # 0.4 s expected, two tiles
         time.sleep(0.25)  # one long tile: the ticker moves the bar meanwhile
         run.step(1, 2)
         time.sleep(0.15)
@@ -118,11 +117,20 @@ def test_run_stops_when_the_request_is_gone(monkeypatch):
 
     monkeypatch.setattr(runs.Run, "check", counting_check)
     run = runs.Run(None, "Upscaling")
-    run.compute("srvgg-test", 0)
     with pytest.raises(gr.Error, match="Stopped: the run was cancelled"):
-        with run.computing(), torch.inference_mode():
+        with run.computing("srvgg-test", 0), torch.inference_mode():
             net(torch.rand(1, 3, 32, 32))
     assert len(calls) == 5  # stopped at the fifth convolution of eighteen
+
+
+def test_every_model_of_a_tab_has_a_work_estimate():
+    """The FLOPs probe drives every front-end network on the meta device (no fallback hides a failure)."""
+    import zoo
+    from zoo.families import front_end_tasks
+
+    for info in zoo.list_models():
+        if info.task in front_end_tasks():
+            assert runs.flops_per_unit(info) > 0, info.name
 
 
 def test_request_alive_reads_gradios_queue():
@@ -151,11 +159,12 @@ def test_request_alive_reads_gradios_queue():
         LocalContext.event_id.reset(t2)
 
 
-def test_result_files_are_named_and_kept_apart(tmp_path, monkeypatch):
+def test_result_files_are_named_and_kept_apart(tmp_path, monkeypatch, request):
     from PIL import Image
 
-    monkeypatch.setattr(runs, "_OUT_DIR", [])
+    runs.output_dir.cache_clear()  # this test's own result folder ...
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    request.addfinalizer(runs.output_dir.cache_clear)  # ... and none of it left for later tests
     image = Image.new("RGB", (4, 4))
     first = runs.save_result(image, runs.stem_of({"path": "/tmp/x/abc", "orig_name": "My Photo (1).jpg"}), "realesrgan-x4plus", "x4")
     second = runs.save_result(image, "My-Photo-1", "realesrgan-x4plus", "x4")

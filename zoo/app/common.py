@@ -16,6 +16,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
+from .messages import user_error  # the page's error: tabs import it from here
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 
@@ -44,17 +45,6 @@ def raised_inside_a_network(exc: BaseException) -> bool:
         tb = tb.tb_next
     where = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
     return "/zoo/archs/" in where or "/torch/" in where
-
-
-def user_error(message: str) -> gr.Error:
-    """A ``gr.Error`` for a visitor's mistake: stays on screen until closed, no server traceback."""
-    return messages.people_error(message)
-
-
-def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line (the type name when the message is empty)."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 def available_offline(info: ModelInfo) -> bool:
@@ -89,14 +79,17 @@ def model_label(info: ModelInfo) -> str:
     return f"{info.name} · {'offline' if available_offline(info) else 'needs download'}"
 
 
+def where_weights(info: ModelInfo) -> str:
+    """Where ``info``'s weights are for this server: ``here``, ``download`` (fetched on first use or
+    with the Model zoo's button) or ``missing`` (not here, and this server does not download)."""
+    if available_offline(info):
+        return "here"
+    return "download" if settings.downloads_allowed() else "missing"
+
+
 def model_details(info: ModelInfo, extra: str = "") -> str:
     """The details line under a tab's model list: title, licence, where the weights are, demo note."""
-    if available_offline(info):
-        where = "on this server"
-    elif settings.downloads_allowed():
-        where = "downloaded on first use"
-    else:
-        where = "not on this server"
+    where = {"here": "on this server", "download": "downloaded on first use", "missing": "not on this server"}[where_weights(info)]
     terms = " (non-commercial)" if "NC" in info.licence else ""
     extra = f" · {extra}" if extra else ""
     return f"**{info.title}** · licence {info.licence}{terms} · {where}{extra}  \n{info.description}{weights_note(info)}"

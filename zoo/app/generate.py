@@ -86,8 +86,7 @@ def generate(
         generator = get_generator(run, model)
         edits = {f"{method}{i}": float(a) for i, a in enumerate((d0, d1, d2, d3, d4)) if float(a) != 0.0}
         layers = (int(edit_first), min(int(edit_last), generator.num_ws))
-        run.compute(model, flops_per_unit(generator.info) * (1 + (int(mix_seed) >= 0)))
-        with run.computing():
+        with run.computing(model, flops_per_unit(generator.info) * (1 + (int(mix_seed) >= 0))):
             if projected and projected.get("model") == model:  # edit the projected photo instead of a seed
                 image = generator.render(generator.edit(projected["ws"], edits, layers), noise=projected["noise"])
                 return save_result(image, "projected", model)
@@ -114,8 +113,7 @@ def project_photo(photo: Any, model: str = DEFAULT_MODEL, steps: float = PROJECT
             run.step(done, total, f" · distance {dist:.4g}")
 
         # a step is a forward and a backward pass of the generator (and of the distance's network)
-        run.compute(model, 3 * flops_per_unit(generator.info) * int(steps))
-        with run.computing():
+        with run.computing(model, 3 * flops_per_unit(generator.info) * int(steps), int(steps)):
             found = generator.project(picture, steps=int(steps), space=space, progress=report)
         summary = (f"{space.upper()}, {int(steps)} steps, distance: {found.distance} (final {found.losses[-1]:.4g}), "
                    f"{found.seconds_per_step:.2f} s/step. The sliders now edit this photo; clear it to go back to seeds.")
@@ -135,8 +133,7 @@ def preview(model: str = DEFAULT_MODEL, method: str = "sefa", index: float = 0, 
             raise ZooError("direction index and seed must be whole numbers")
         run = Run(progress, "Drawing the strip", "images")
         generator = get_generator(run, model)
-        run.compute(model, 7 * flops_per_unit(generator.info))
-        with run.computing():
+        with run.computing(model, 7 * flops_per_unit(generator.info)):
             return generator.preview(f"{method}{int(index)}", int(seed))
 
 

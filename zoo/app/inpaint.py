@@ -77,8 +77,7 @@ def fill(picture: Image.Image, mask: Image.Image, model: str, dilation: float, s
         hole = inpainter.hole(mask, picture.size, int(dilation))
         if not hole.any():
             raise user_error("The mask is empty: paint over what to remove (white brush), then press Inpaint.")
-        run.compute(info.name, plan(info, picture.size))
-        with run.computing():
+        with run.computing(info.name, plan(info, picture.size)):
             result = inpainter(picture, hole, max_megapixels=settings.max_megapixels(), progress=run.step)
         return save_result(result, stem, info.name)
 

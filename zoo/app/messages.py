@@ -93,6 +93,6 @@ def _entry(name: str) -> ModelInfo | None:
         return None
 
 
-def people_error(message: str) -> gr.Error:
-    """A ``gr.Error`` that stays on screen until closed, without a server traceback."""
+def user_error(message: str) -> gr.Error:
+    """A ``gr.Error`` for the page: stays on screen until closed, no server traceback."""
     return gr.Error(message, duration=None, print_exception=False)

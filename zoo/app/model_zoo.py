@@ -17,7 +17,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import available_offline, card_markdown, one_line, user_error
+from .common import available_offline, card_markdown, user_errors, where_weights
 
 LABEL = "Model zoo"  # the tab's title
 
@@ -47,12 +47,9 @@ def sources_markdown(info: ModelInfo) -> str:
         if not sources:
             lines.append("(no sources registered)")
         lines.append("")
-    if available_offline(info):
-        status = "on this server (cached, bundled or packaged)"
-    elif settings.downloads_allowed():
-        status = "not on this server yet: Download fetches it"
-    else:
-        status = "not on this server, and this server does not download models"
+    status = {"here": "on this server (cached, bundled or packaged)",
+              "download": "not on this server yet: Download fetches it",
+              "missing": "not on this server, and this server does not download models"}[where_weights(info)]
     lines += [f"Status: **{status}**."]
     return "\n".join(lines)
 
@@ -61,10 +58,8 @@ def model_info(name: str) -> tuple[str, str]:
     """(model card without front matter, sources) of registry entry ``name``."""
     if not name:
         return "", ""
-    try:
+    with user_errors():
         info = zoo.info(name)
-    except ZooError as exc:
-        raise user_error(one_line(exc)) from exc
     return card_markdown(info), sources_markdown(info)
 
 

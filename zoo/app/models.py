@@ -104,25 +104,23 @@ class ModelCache:
                 self._evict(keep=key)
             return model
 
+    @staticmethod
+    def blend_key(name: str, partner: str, alpha: float) -> str:
+        """The key a blend is kept under (alpha rounded to 4 decimals)."""
+        return f"{name}~{partner}@{round(float(alpha), 4):g}"
+
     def get_blend(self, name: str, partner: str, alpha: float) -> Any:
         """``name`` interpolated toward ``partner`` by ``alpha`` (0 = ``name``, 1 = ``partner``)."""
         alpha = round(float(alpha), 4)
-
-        def make() -> Any:
-            return self.get(name).interpolate(self.get(partner), alpha)
-
-        return self.get_or_make(f"{name}~{partner}@{alpha:g}", make)
+        return self.get_or_make(self.blend_key(name, partner, alpha), lambda: self.get(name).interpolate(self.get(partner), alpha))
 
     def _evict(self, keep: str) -> None:
         """Drop least recently used models until the weights fit the budget (``keep`` stays)."""
-        while sum(size for _, size in self._models.values()) > self.budget and len(self._models) > 1:
-            oldest = next(iter(self._models))
-            if oldest == keep:
-                self._models.move_to_end(keep)
-                oldest = next(iter(self._models))
-                if oldest == keep:
-                    break
-            del self._models[oldest]
+        held = sum(size for _, size in self._models.values())
+        for key in [k for k in self._models if k != keep]:  # oldest first
+            if held <= self.budget:
+                break
+            held -= self._models.pop(key)[1]
 
     def clear(self) -> None:
         with self._lock:

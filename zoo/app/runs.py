@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import os
 import re
 import tempfile
 import threading
@@ -26,10 +28,9 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from . import messages
+from .messages import user_error
 
 SPEEDS: dict[str, float] = {}  # model key -> measured FLOP/s of its runs here (moving average)
-_MACHINE_FLOPS: list[float] = []
 _LOCK = threading.Lock()
 TICK_S = 1.0
 
@@ -63,11 +64,9 @@ def request_alive() -> bool:
 # -- speed ---------------------------------------------------------------------------------------
 
 
+@functools.cache
 def machine_flops() -> float:
     """FLOP/s of a 3x3 convolution (64 -> 64 channels) on this machine, measured once (~0.2 s)."""
-    with _LOCK:
-        if _MACHINE_FLOPS:
-            return _MACHINE_FLOPS[0]
     import torch
     from torch.nn import functional as F
 
@@ -81,10 +80,7 @@ def machine_flops() -> float:
             start = time.perf_counter()
             F.conv2d(x, w, padding=1)
             times.append(time.perf_counter() - start)
-    value = flops / max(sorted(times)[1], 1e-6)
-    with _LOCK:
-        _MACHINE_FLOPS[:] = [value]
-    return value
+    return flops / max(sorted(times)[1], 1e-6)
 
 
 def flops_of(net: Any, *inputs: Any) -> float:
@@ -127,7 +123,8 @@ def duration(seconds: float) -> str:
 
 
 class Run:
-    """Progress, estimate and cancellation of one request. Use as a context manager around the work.
+    """Progress, estimate and cancellation of one request: ``load`` the model, then run the library
+    call inside ``computing(key, flops, units)``, passing ``step`` as its progress callback.
 
     ``verb`` names the computing phase ("Upscaling"); ``unit`` what the library counts ("tiles").
     """
@@ -135,16 +132,9 @@ class Run:
     def __init__(self, progress: gr.Progress | None, verb: str, unit: str = "tiles") -> None:
         self.progress = progress
         self.verb, self.unit = verb, unit
-        self.key = ""
-        self.flops = 0.0
-        self.done, self.total = 0, 0
-        self.started = self.last_unit = 0.0
-        self.expected = 0.0
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self.done, self.total, self.note = 0, 0, ""
+        self.started = self.expected = 0.0
         self._lock = threading.Lock()
-
-    # -- phases ------------------------------------------------------------------------------
 
     def load(self, title: str, get: Callable[[], Any], loaded: bool) -> Any:
         """``get()`` the model, saying so when it has to be loaded."""
@@ -155,24 +145,34 @@ class Run:
         self.check()
         return model
 
-    def compute(self, key: str, flops: float, units: int = 0) -> "Run":
-        """Start the computing phase of model ``key``: ``flops`` of network work in ``units`` steps
-        the library will report (0 when not known ahead)."""
-        self.key, self.flops, self.total = key, float(flops), int(units)
-        self.expected = expected_seconds(key, self.flops) if flops > 0 else 0.0
-        self.started = self.last_unit = time.monotonic()
+    @contextlib.contextmanager
+    def computing(self, key: str, flops: float, units: int = 0) -> Iterator["Run"]:
+        """Around the library call of model ``key`` (``flops`` of network work in ``units`` steps the
+        library reports; 0 when not known ahead): a ticker moves the bar between steps, the call
+        stops part-way when the request goes, and its speed is recorded for later estimates."""
+        from zoo.archs import fast_path
+
+        self.total = int(units)
+        self.expected = expected_seconds(key, flops) if flops > 0 else 0.0
+        self.started = time.monotonic()
         self._show(0.0, f"{self.verb} · {duration(self.expected)} expected" if self.expected else self.verb)
+        stop = threading.Event()
         context = contextvars.copy_context()  # the ticker reports into this request's progress bar
-        self._ticker = threading.Thread(target=context.run, args=(self._tick_loop,), daemon=True)
-        self._ticker.start()
-        return self
+        threading.Thread(target=context.run, args=(self._tick_loop, stop), daemon=True).start()
+        try:
+            with fast_path.interruptible(self.check):
+                yield self
+        except Cancelled:
+            raise user_error("Stopped: the run was cancelled.") from None
+        finally:
+            stop.set()
+        record_speed(key, flops, time.monotonic() - self.started)
 
     def step(self, done: int, total: int, note: str = "") -> None:
         """The library's progress callback: ``done`` of ``total`` units finished."""
         self.check()
         with self._lock:
-            self.done, self.total, self.last_unit = done, total, time.monotonic()
-            self.note = note
+            self.done, self.total, self.note = done, total, note
         self._report()
 
     def check(self) -> None:
@@ -180,27 +180,11 @@ class Run:
         if not request_alive():
             raise Cancelled()
 
-    @contextlib.contextmanager
-    def computing(self) -> Iterator["Run"]:
-        """Around the library call: stops it part-way when the request goes, records the speed."""
-        from zoo.archs import fast_path
-
-        try:
-            with fast_path.interruptible(self.check):
-                yield self
-        except Cancelled:
-            raise messages.people_error("Stopped: the run was cancelled.") from None
-        finally:
-            self._stop.set()
-        if self.started:
-            record_speed(self.key, self.flops, time.monotonic() - self.started)
-
     # -- reporting ---------------------------------------------------------------------------
 
     def remaining(self) -> float:
         """Seconds left: this run's own pace once a unit is done, else the expected time."""
-        now = time.monotonic()
-        elapsed = now - self.started
+        elapsed = time.monotonic() - self.started
         with self._lock:
             done, total = self.done, self.total
         if done and total:
@@ -219,14 +203,13 @@ class Run:
 
     def _report(self) -> None:
         with self._lock:
-            done, total = self.done, self.total
-            note = getattr(self, "note", "")
+            done, total, note = self.done, self.total, self.note
         where = f" · {self.unit[:-1] if self.unit.endswith('s') else self.unit} {min(done + 1, total)} of {total}" if total > 1 else ""
         left = f" · {duration(self.remaining())} left" if self.expected or done else ""
         self._show(self.fraction(), f"{self.verb}{where}{note}{left}")
 
-    def _tick_loop(self) -> None:
-        while not self._stop.wait(TICK_S):
+    def _tick_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(TICK_S):
             if not request_alive():
                 return
             self._report()
@@ -238,24 +221,17 @@ class Run:
 
 # -- result files --------------------------------------------------------------------------------
 
-_OUT_DIR: list[Path] = []
-
-
 RESULT_LIFETIME_S = 3600
 
 
+@functools.cache
 def output_dir() -> Path:
     """This process's result folder, inside Gradio's cache folder (``GRADIO_TEMP_DIR``, else the
     system's temporary folder + ``gradio``): the app writes nowhere else. Results older than an
     hour are removed as new ones are written."""
-    import os
-
-    with _LOCK:
-        if not _OUT_DIR:
-            cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
-            cache.mkdir(parents=True, exist_ok=True)
-            _OUT_DIR.append(Path(tempfile.mkdtemp(prefix="gan-zoo-results-", dir=cache)))
-        return _OUT_DIR[0]
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    cache.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="gan-zoo-results-", dir=cache))
 
 
 def _prune(folder: Path) -> None:
@@ -284,7 +260,7 @@ def stem_of(upload: Any) -> str:
 
 def save_result(image: Any, *parts: str) -> str:
     """Write ``image`` as PNG named from ``parts`` ('astronaut', 'realesrgan-x4plus', 'x4') and return
-    its path; a name already used gets a counter, nothing is overwritten."""
+    its path: each result gets a folder of its own, so two results of one name never collide."""
     stem = "-".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") for p in parts if p) or "result"
     _prune(output_dir())
     folder = Path(tempfile.mkdtemp(dir=output_dir()))  # one folder per result: the name stays as chosen
@@ -324,9 +300,10 @@ def flops_per_unit(info: Any) -> float:
     pixels = inputs[0].shape[-1] * inputs[0].shape[-2] if net.descriptor.inputs != "latent" else 1
     if net.descriptor.inputs == "image+mask" and hasattr(net, "make_input"):
         inputs = (net.make_input(*inputs), inputs[1])  # the network's own input layout (DeepFill: image, ones, mask)
-    try:
-        flops = flops_of(net, *inputs) / pixels
-    except (TypeError, ValueError, RuntimeError, NotImplementedError):  # a network the probe cannot drive: no estimate
-        flops = 0.0
+    if net.descriptor.inputs == "latent" and getattr(net, "c_dim", 0):
+        import torch
+
+        inputs = (*inputs, torch.empty(1, net.c_dim, device="meta"))  # a conditional generator's class vector
+    flops = flops_of(net, *inputs) / pixels
     _FLOPS_PER_UNIT[info.name] = flops
     return flops

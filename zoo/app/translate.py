@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import choices_and_default, example_paths, load_model, model_choices, model_details, offline_default, one_line, run_button, task_info, user_error, user_errors
+from .common import choices_and_default, example_paths, load_model, model_choices, model_details, offline_default, run_button, task_info, user_errors
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
 
@@ -78,7 +78,7 @@ def plan_text(image: Any, model: str, size: str = "auto") -> str:
             return messages.too_large(*dims, limit)
         out, flops = plan(info, dims, size)
     except (ZooError, ValueError) as exc:
-        return one_line(exc)
+        return messages.for_people(exc)
     return f"Output **{out[0]}×{out[1]}** · {duration(expected_seconds(info.name, flops))} here."
 
 
@@ -105,8 +105,7 @@ def translate(
         wanted = translator.test_mode_default if test_mode == "default" else test_mode
         if wanted and wanted != translator.test_mode:
             translator.set_test_mode(wanted)
-        run.compute(info.name, plan(info, picture.size, size)[1])
-        with run.computing():
+        with run.computing(info.name, plan(info, picture.size, size)[1]):
             result = translator(picture, direction=direction or None, size=size, progress=run.step,
                                 max_megapixels=settings.max_megapixels())
         chosen = direction or (info.directions[0].name if info.directions else "")
@@ -122,10 +121,8 @@ def details_text(name: str) -> str:
 
 def on_model_change(name: str) -> tuple[Any, str]:
     """Updates for (direction radio, details) on a new model."""
-    try:
+    with user_errors():
         info = zoo.info(name)
-    except ZooError as exc:
-        raise user_error(one_line(exc)) from exc
     choices = direction_choices(info)
     return gr.update(choices=choices, value=choices[0][1] if choices else None), details_text(name)
 

@@ -46,7 +46,7 @@ def open_upload(value: Any, missing: str) -> Image.Image:
     """The uploaded image, upright and decoded, within the app's size limit; ``missing`` is the
     message when there is none. Every problem is a ``gr.Error`` in the page's words."""
     if value is None or (isinstance(value, dict) and not value.get("path")):
-        raise messages.people_error(missing)
+        raise messages.user_error(missing)
     limit = settings.max_megapixels()
     try:
         if isinstance(value, Image.Image):
@@ -54,7 +54,7 @@ def open_upload(value: Any, missing: str) -> Image.Image:
             return value
         return images.open_image(upload_path(value), max_megapixels=limit)
     except ZooError as exc:
-        raise messages.people_error(messages.for_people(exc)) from None
+        raise messages.user_error(messages.for_people(exc)) from None
 
 
 def limit_note() -> str:

@@ -23,7 +23,7 @@ from zoo.errors import ZooError
 from zoo.registry import ModelInfo
 
 from . import messages, settings
-from .common import available_offline, choices_and_default, example_paths, load_model, model_choices, model_details, one_line, run_button, task_info, user_error, user_errors
+from .common import available_offline, choices_and_default, example_paths, load_model, model_choices, model_details, run_button, task_info, user_error, user_errors
 from .models import MODELS
 from .runs import Run, duration, expected_seconds, flops_per_unit, save_result, stem_of
 from .uploads import header_size, limit_note, open_upload
@@ -66,9 +66,8 @@ def get_upscaler(run: Run, info: ModelInfo, interpolation: float = 0.0) -> Any:
     partner = task_info(partner_name, "upscale", "an upscaler")
     if interpolation == 1.0:
         return load_model(run, partner)
-    key = f"{info.name}~{partner.name}@{round(interpolation, 4):g}"
     return run.load(f"{info.title} blended with {partner.title}", lambda: MODELS.get_blend(info.name, partner.name, interpolation),
-                    loaded=MODELS.peek(key) is not None)
+                    loaded=MODELS.peek(MODELS.blend_key(info.name, partner.name, interpolation)) is not None)
 
 
 AUTO_TILE = -1  # the tile control's value for "plan the tiles from the memory budget"
@@ -112,7 +111,7 @@ def plan_text(image: Any, model: str, tile: float | None, outscale: float | None
         passes = 2 if alpha == "model" and _has_alpha(image) else 1
         out, tiles, flops, overhead = plan(info, size, tile, outscale, passes)
     except (ZooError, ValueError) as exc:
-        return one_line(exc)
+        return messages.for_people(exc)
     pieces = f" in {tiles} tiles (their context adds {overhead - 1:.0%} work)" if tiles > 1 else " in one pass"
     return (f"Output **{out[0]}×{out[1]}**{pieces} · {duration(expected_seconds(info.name, flops))} here"
             f"{'' if available_offline(info) else ' after the download'}.")
@@ -157,8 +156,7 @@ def upscale(
         tile_px = tile_choice(tile)
         passes = 2 if alpha == "model" and ("A" in picture.getbands() or "transparency" in picture.info) else 1
         _, tiles, flops, _ = plan(info, picture.size, tile_px, outscale, passes)
-        run.compute(info.name, flops, tiles)
-        with run.computing():
+        with run.computing(info.name, flops, tiles):
             result = upscaler(picture, outscale=None if outscale is None else float(outscale), tile=tile_px, alpha=alpha,
                               progress=run.step, max_megapixels=settings.max_megapixels())
         factor = f"x{float(outscale):g}" if outscale else f"x{info.options.scale}"
@@ -206,10 +204,8 @@ def details_text(name: str) -> str:
 
 def on_model_change(name: str) -> tuple[Any, Any, Any, str]:
     """Updates for (tile slider, outscale slider, interpolation slider, details) on a new model."""
-    try:
+    with user_errors():
         info = zoo.info(name)
-    except ZooError as exc:
-        raise user_error(one_line(exc)) from exc
     partner = interpolation_partner(info)
     if partner is not None:
         interp = gr.update(visible=True, interactive=True, label=interpolation_label(info, partner), info=info.options.interpolate_label,

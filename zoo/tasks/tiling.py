@@ -9,7 +9,6 @@ quantise them straight into the final array (no full-size float output is ever h
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -78,8 +77,8 @@ def plan_tiles(height: int, width: int, *, context: int, multiple: int, bytes_pe
 
     def made(tile: int) -> TilePlan:
         regions = tile_regions(h, w, tile, multiple)
-        areas = [(min(h, y1 + context) - max(0, y0 - context)) * (min(w, x1 + context) - max(0, x0 - context))
-                 for y0, y1, x0, x1 in regions]
+        boxes = [with_context(region, context, h, w) for region in regions]
+        areas = [(y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes]
         return TilePlan(0 if len(regions) == 1 else tile, len(regions), sum(areas), sum(areas) / (h * w),
                         int(max(areas) * bytes_per_pixel))
 
@@ -103,15 +102,10 @@ def plan_tiles(height: int, width: int, *, context: int, multiple: int, bytes_pe
     return min(fitting, key=lambda plan: (plan.tiles, plan.processed))
 
 
-def processed_pixels(height: int, width: int, tile: int, overlap: int = 0, multiple: int = 1) -> int:
-    """Input pixels the network runs on when ``run_tiled`` covers ``height x width`` (tiles with
-    their context): the work of a tiled run, for estimates. Sizes are padded to ``multiple``."""
-    height, width = -(-height // multiple) * multiple, -(-width // multiple) * multiple
-    overlap = -(-overlap // multiple) * multiple
-    total = 0
-    for y0, y1, x0, x1 in tile_regions(height, width, tile, multiple):
-        total += (min(height, y1 + overlap) - max(0, y0 - overlap)) * (min(width, x1 + overlap) - max(0, x0 - overlap))
-    return total
+def with_context(region: Region, context: int, height: int, width: int) -> Region:
+    """``region`` grown by ``context`` pixels on every side, clipped to the ``height x width`` image."""
+    y0, y1, x0, x1 = region
+    return max(0, y0 - context), min(height, y1 + context), max(0, x0 - context), min(width, x1 + context)
 
 
 def run_tiled(
@@ -137,8 +131,7 @@ def run_tiled(
     overlap = -(-overlap // multiple) * multiple  # context must keep tiles on the size grid
     regions = tile_regions(height, width, tile, multiple)
     for done, (y0, y1, x0, x1) in enumerate(regions, start=1):
-        ey0, ey1 = max(0, y0 - overlap), min(height, y1 + overlap)
-        ex0, ex1 = max(0, x0 - overlap), min(width, x1 + overlap)
+        ey0, ey1, ex0, ex1 = with_context((y0, y1, x0, x1), overlap, height, width)
         out = fn(x[:, :, ey0:ey1, ex0:ex1])
         oy, ox = (y0 - ey0) * scale, (x0 - ex0) * scale
         sink((y0, y1, x0, x1), out[:, :, oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale])
