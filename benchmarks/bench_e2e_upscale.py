@@ -14,7 +14,10 @@ astronaut resized to SIZE x SIZE):
 * ``spandrel``: ``spandrel.ModelLoader().load_from_state_dict`` and one forward pass, clamped and
   rounded as its README shows;
 * ``gan-zoo``: ``zoo.load("realesrgan-x4plus")(image)`` with its defaults (tiles planned from the
-  memory budget: one pass when the image fits).
+  memory budget: one pass when the image fits);
+* ``official-forward`` / ``gan-zoo-forward``: only the network's forward pass on the same float
+  tensor (BasicSR's ``RRDBNet`` under ``no_grad``; gan-zoo's network, whose CPU fast path runs under
+  ``no_grad``), to tell the pipeline's cost from the network's.
 
 Runs are interleaved (rep 1 of every tool, then rep 2, ...); the table gives median seconds (of
 the upscale call, model load excluded), median peak RSS, and the largest difference of each
@@ -95,6 +98,19 @@ if tool.startswith("official"):
     out_bgr, _ = upsampler.enhance(bgr, outscale=4)
     seconds = time.perf_counter() - start
     out = out_bgr[:, :, ::-1]
+elif tool.endswith("-forward"):
+    if tool == "official-forward":
+        net, _ = official_network()
+        net.load_state_dict(state)
+        net.eval()
+    else:
+        net = zoo.load("realesrgan-x4plus").net
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    start = time.perf_counter()
+    with torch.no_grad():
+        y = net(x)
+    seconds = time.perf_counter() - start
+    out = (y.clamp(0, 1)[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
 elif tool == "spandrel":
     from spandrel import ModelLoader
     model = ModelLoader().load_from_state_dict(state).eval()
@@ -114,7 +130,8 @@ peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith
 print(json.dumps({"seconds": seconds, "peak_rss_mb": peak / 1024}))
 """
 
-TOOLS = ("official", "official-tile400", "spandrel", "gan-zoo")
+TOOLS = ("official", "official-tile400", "spandrel", "gan-zoo", "official-forward", "gan-zoo-forward")
+DEFAULT_TOOLS = ("official", "official-tile400", "spandrel", "gan-zoo")
 
 
 def run(tool: str, size: int, threads: int, root: Path, out: Path) -> dict:
@@ -132,7 +149,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
+    parser.add_argument("--tools", nargs="+", default=list(DEFAULT_TOOLS), choices=TOOLS)
     args = parser.parse_args()
     import numpy as np
 

@@ -290,7 +290,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
         if args.test_mode and args.test_mode != translator.test_mode:
             translator.set_test_mode(args.test_mode)
         return translator(image, direction=args.direction, size=args.size, tile=args.tile, overlap=args.overlap,
-                          progress=progress, max_megapixels=args.max_megapixels)
+                          progress=progress, max_megapixels=args.max_megapixels, memory_mb=args.memory_mb)
 
     return _image_job(args, "translate", "an image-to-image translator", run)
 
@@ -307,7 +307,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return _fail("style mixing needs both --mix-seed and --mix-layer")
     edits = _parse_edits(args.edit)
     layers = _parse_layers(args.edit_layers)
-    generator = _load_task(args.model, "generate", "an image generator", device=args.device)
+    generator = _load_task(args.model, "generate", "an image generator", device=args.device, dtype=args.dtype)
     if args.direction_file:
         generator.add_directions(args.direction_file)
     for seed in args.seeds:
@@ -332,10 +332,10 @@ def cmd_project(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".npz":
         return _fail(f"the output must be an .npz file (the projected latent), not {out.name}")
     image = open_image(args.photo)
-    generator = _load_task(args.model, "generate", "an image generator", device="cpu")
+    generator = _load_task(args.model, "generate", "an image generator", device=args.device)
     discriminator = None
     if args.discriminator:
-        discriminator = read_discriminator(Path(args.discriminator)).network()
+        discriminator = read_discriminator(Path(args.discriminator)).network().to(generator.device)
     with tqdm(total=args.steps, unit="step", disable=args.quiet, desc="projecting") as bar:
 
         def progress(done: int, total: int, dist: float) -> None:
@@ -391,7 +391,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         if not hole.any():
             print(f"note: the mask {masks[src].name} has no white pixels: nothing to fill in {src.name}", file=sys.stderr)
         return inpainter(image, hole, strategy=args.strategy, margin=args.margin, feather=args.feather,
-                         max_megapixels=args.max_megapixels)
+                         max_megapixels=args.max_megapixels, memory_mb=args.memory_mb)
 
     args.paths = [args.image, args.out]
     return _image_job(args, "inpaint", "an inpainting network", run, lossless=True)
@@ -509,7 +509,10 @@ def _add_translate(sub) -> None:
     p.add_argument("--direction", default=None, help="AtoB or BtoA, or the official name (e.g. zebra2horse); default: the model's first")
     p.add_argument("--size", choices=["auto", "trained", "native"], default="auto",
                    help="trained: resize so the short side is the training resolution (256), translate, resize back; native: the image's own size (tiled when large); auto: trained for U-Nets, native for ResNets")
-    p.add_argument("--tile", type=int, default=None, help="native size: tile size in input pixels, 0 = one pass (default 2048)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="native size: tile size in input pixels, 0 = one pass (default: the fewest tiles that fit --memory-mb)")
+    p.add_argument("--memory-mb", type=float, default=None,
+                   help="native size: activation memory a pass may use (default $ZOO_TILE_MEMORY_MB, else 1024): one pass when the image fits")
     p.add_argument("--overlap", type=int, default=None, help="native size: context pixels around each tile (default 64)")
     p.add_argument("--test-mode", choices=["official", "eval"], default=None, help="norm statistics at test time (default: the model's)")
     _add_image_job_options(p)
@@ -533,6 +536,8 @@ def _add_generate(sub) -> None:
     p.add_argument("--edit-layers", default=None, metavar="FIRST:LAST", help="W+ layers the edits apply to (default all)")
     p.add_argument("--direction-file", action="append", metavar="F.npy", help="named direction (InterFaceGAN .npy, [1, w_dim]); its name is the stem")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
+                   help="compute dtype of the synthesis network (float32 weights under autocast; the mapping stays float32)")
     p.set_defaults(func=cmd_generate)
 
 
@@ -551,6 +556,7 @@ def _add_project(sub) -> None:
                    help="an NVIDIA .pkl to take the discriminator D from (default: the one kept beside the model, if any)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise maps' start and the latent noise")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the optimisation runs in float32)")
     p.set_defaults(func=cmd_project)
 
 
@@ -565,7 +571,10 @@ def _add_inpaint(sub) -> None:
     p.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow the hole by PX pixels first (default 0)")
     p.add_argument("--strategy", choices=["auto", "native", "windows"], default="auto",
                    help="native: the whole image at once; windows: a context window per hole, scaled to the trained size; "
-                        "auto: native up to 512 px, else windows")
+                        "auto: native up to 512 px when it fits --memory-mb, else windows")
+    p.add_argument("--memory-mb", type=float, default=None,
+                   help="auto: the whole image runs in one pass only when it fits this much activation memory "
+                        "(default $ZOO_TILE_MEMORY_MB, else 1024)")
     p.add_argument("--margin", type=int, default=128, metavar="PX", help="context around each hole for windows (default 128)")
     p.add_argument("--feather", type=int, default=0, metavar="PX", help="blend the fill into the hole's outer PX pixels (default 0)")
     _add_image_job_options(p)

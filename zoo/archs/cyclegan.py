@@ -75,7 +75,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be >= 0, not {n_blocks}")
-        self.input_nc, self.output_nc, self.norm = input_nc, output_nc, norm
+        self.input_nc, self.output_nc, self.norm, self.ngf = input_nc, output_nc, norm, ngf
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, padding=0, bias=bias), norm_layer(norm, ngf), nn.ReLU(True)]
         for mult in (1, 2):
@@ -92,13 +92,20 @@ class ResnetGenerator(nn.Module):
 
     @property
     def descriptor(self) -> Descriptor:
-        """Generator, [-1, 1], fully convolutional. One pass up to 2048 pixels a side (about 2.8 GB for
-        resnet_9blocks); beyond, tiles of 2048 with 64 pixels of context and image-wide statistics
-        (benchmarks/RESULTS.md, "Translate: any size"). 8 pixels is the least its two stride-2
-        stages can reflect-pad."""
+        """Generator, [-1, 1], fully convolutional. The translate task runs it in one pass when its
+        activations fit the memory budget, else in planned tiles with 64 pixels of context and
+        image-wide statistics (benchmarks/RESULTS.md, "Translate: any size"); ``tile`` (2048) is
+        the fallback when no budget applies. 8 pixels is the least its two stride-2 stages can
+        reflect-pad."""
         return Descriptor(task="translate", in_channels=self.input_nc, out_channels=self.output_nc, value_range=(-1.0, 1.0),
                           size_multiple=4, min_size=8, context=RESNET_CONTEXT, context_exact=False, tile=RESNET_TILE,
-                          image_statistics=self.norm != "none")
+                          image_statistics=self.norm != "none", activation_bytes=self.activation_bytes())
+
+    def activation_bytes(self) -> float:
+        """Peak bytes per input pixel of a forward: the full-resolution stages dominate (the last
+        up-sampling's ngf-channel output and its normalised copy, plus the input and the output).
+        Measured on resnet_9blocks (ngf 64): 519-527 B at 768-1536 px (536 predicted)."""
+        return 4.0 * (2 * self.ngf + self.input_nc + self.output_nc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.input_nc:

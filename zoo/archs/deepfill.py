@@ -217,7 +217,11 @@ class DeepFillV2(nn.Module):
     def descriptor(self) -> Descriptor:
         """Inpainting: image (3 channels, [-1, 1]) + mask in, the filled image out; H, W multiples of 8."""
         return Descriptor(task="inpaint", inputs="image+mask", in_channels=3, out_channels=3, value_range=(-1.0, 1.0),
-                          size_multiple=8, min_size=16, context=None, dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+                          size_multiple=8, min_size=16, context=None, activation_bytes=24.0 * self.cnum)
+
+    # activation_bytes: the convolutions' peak per pixel, beside the attention's score maps (which grow
+    # with the square of the area: zoo.tasks.inpaint.ATTENTION_COPIES). Measured (VmHWM less the
+    # attention estimate): cnum 48: 1030-1230 B at 256-512 px (1152 predicted); cnum 24: 476 B at 384 px.
 
     @staticmethod
     def make_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

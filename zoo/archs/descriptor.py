@@ -15,11 +15,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-CPU_DTYPES = ("float32", "bfloat16")
 NOUNS = {"upscale": "an upscaler", "translate": "a translation generator", "discriminate": "a discriminator",
          "generate": "an image generator", "measure": "a perceptual distance",
          "inpaint": "an inpainting network"}
-GPU_DTYPES = ("float32", "float16", "bfloat16")
+DTYPES = ("float32", "float16", "bfloat16")  # compute dtypes: reduced ones run under autocast (zoo.tasks.precision)
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,8 @@ class Descriptor:
     * ``tile``: the default tile size (input pixels) for bounded memory; 0 = one pass.
     * ``image_statistics``: it normalises with statistics of the image (BatchNorm in test mode
       "official", InstanceNorm), so tiles need statistics of the whole image.
-    * ``dtypes``: device type -> dtype names that run there.
+    * ``dtypes``: device type -> compute dtype names that run there (every network of ``zoo.archs``
+      runs all three on both, float32 weights under autocast: ``zoo.tasks.precision``).
     * ``activation_bytes``: peak memory of one fp32 CPU forward per input pixel, beyond the
       weights (measured: ``benchmarks/bench_memory.py --activations``); 0 = not measured, and
       tasks tile with ``tile``. The tile planner (``zoo.tasks.tiling.plan_tiles``) reads it.
@@ -59,7 +59,7 @@ class Descriptor:
     context_exact: bool = True
     tile: int = 0
     image_statistics: bool = False
-    dtypes: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"cpu": CPU_DTYPES, "cuda": GPU_DTYPES})
+    dtypes: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"cpu": DTYPES, "cuda": DTYPES})
     activation_bytes: float = 0.0
 
     def as_json(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class LPIPSVGG16(nn.Module):
     def descriptor(self) -> Descriptor:
         """A distance between two RGB images in [-1, 1] (any size from 16 px: four 2x pools)."""
         return Descriptor(task="measure", inputs="image_pair", in_channels=3, out_channels=1, value_range=(-1.0, 1.0),
-                          min_size=16, same_size=False, context=None, dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+                          min_size=16, same_size=False, context=None)
 
     def taps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The five unit-normalised activations of ``x`` [N, 3, H, W] in [-1, 1]."""

@@ -14,8 +14,10 @@ Signature (tests/fixtures/parity/stylegan2/README.md has the maths and the exact
   used instead of the stored maps (still scaled by each layer's ``noise_strength``).
 * ``net(z, c, truncation_psi=1, truncation_cutoff=None, noise_mode="const", noise=None)``.
 
-Everything runs in float32 (NVIDIA's ``num_fp16_res`` only changes precision on GPUs and is not
-a weight: it is accepted and ignored). ``channels`` lists the feature width at each resolution
+Parameters are float32; a task may run the synthesis network in float16 / bfloat16 under
+autocast (``zoo.tasks.precision``: the demodulation sums stay float32 there). NVIDIA's
+``num_fp16_res`` is a training-time precision choice, not a weight: it is accepted and ignored.
+``channels`` lists the feature width at each resolution
 4, 8, ..., R (NVIDIA: ``min(channel_base // r, channel_max)``; rosinality tables too).
 """
 
@@ -367,8 +369,7 @@ class Generator(nn.Module):
     def descriptor(self) -> Descriptor:
         """Generator from a latent: out ``img_channels`` x R x R in nominal [-1, 1]; never tiled."""
         return Descriptor(task="generate", inputs="latent", in_channels=self.z_dim, out_channels=self.img_channels,
-                          value_range=(-1.0, 1.0), same_size=False, context=None, min_size=self.img_resolution,
-                          dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+                          value_range=(-1.0, 1.0), same_size=False, context=None, min_size=self.img_resolution)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", noise: list | None = None) -> torch.Tensor:
@@ -404,7 +405,7 @@ class DiscConv(nn.Module):
             x = F.conv2d(fir(x, self.resample_filter, (self.padding + 1, self.padding + 1), 1.0), w, stride=2)
         else:
             x = F.conv2d(x, w, padding=self.padding)
-        bias = self.bias if self.bias is not None else torch.zeros(x.shape[1], dtype=x.dtype)
+        bias = self.bias if self.bias is not None else torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return lrelu_agc(x, bias, (SQRT2 if self.activation else 1.0) * gain, clamp, linear=not self.activation)
 
@@ -504,8 +505,7 @@ class Discriminator(nn.Module):
     @property
     def descriptor(self) -> Descriptor:
         return Descriptor(task="discriminate", in_channels=self.img_channels, out_channels=1, value_range=(-1.0, 1.0),
-                          size_multiple=self.img_resolution, min_size=self.img_resolution, same_size=False, context=None,
-                          dtypes={"cpu": ("float32",), "cuda": ("float32",)})
+                          size_multiple=self.img_resolution, min_size=self.img_resolution, same_size=False, context=None)
 
     def features(self, img: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         """The output of every block, R/2 down to 4 px (what projection compares), and the image the

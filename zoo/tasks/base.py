@@ -1,8 +1,10 @@
 """The common shape of task objects returned by ``zoo.load``.
 
-A task object holds ``.net`` (the ``torch.nn.Module``, eval mode), ``.info`` (the registry
-entry, or a synthetic one for files), ``.folder_config`` (the converted folder's ``config.json``) and the
-device/dtype it runs with. Subclasses add ``__call__`` on PIL images.
+A task object holds ``.net`` (the ``torch.nn.Module``, eval mode, float32 parameters on the
+task's device), ``.info`` (the registry entry, or a synthetic one for files), ``.folder_config``
+(the converted folder's ``config.json``), the device and the dtype its forward passes compute in,
+and ``.precision`` (``zoo.tasks.precision``), through which every task calls its network.
+Subclasses add ``__call__`` on PIL images.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 from ..archs.descriptor import Descriptor, noun
 from ..errors import WrongFamilyError
 from ..registry import ModelInfo
+from .precision import Precision
 
 DTYPES = {
     None: torch.float32,
@@ -36,6 +39,26 @@ def resolve_dtype(dtype: Any) -> torch.dtype:
         raise ValueError(f"unsupported dtype {dtype!r} (use float32, float16 or bfloat16)") from None
 
 
+DEVICE_TYPES = ("cpu", "cuda")
+
+
+def resolve_device(device: Any) -> torch.device:
+    """``device`` as a ``torch.device``: "cpu", "cuda" or "cuda:N" of a GPU that is here (ValueError otherwise)."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r} (use cpu or cuda)") from None
+    if resolved.type not in DEVICE_TYPES:
+        raise ValueError(f"device {resolved.type} is not supported (use cpu or cuda)")
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError("no CUDA GPU is available here (torch.cuda.is_available() is False); use cpu")
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(f"there is no {resolved}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    return resolved
+
+
 class Task:
     """Base of the task objects: holds the network and where it runs."""
 
@@ -47,7 +70,7 @@ class Task:
         self._companions = companions
         self.folder_config = folder_config
         self.descriptor = self.check_network(net, info.name)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         dtype_name = str(self.dtype).removeprefix("torch.")
         if not self.descriptor.supports(self.device.type, dtype_name):
@@ -55,6 +78,7 @@ class Task:
                 f"{dtype_name} does not run on {self.device.type} for {info.name}; "
                 f"use {' or '.join(self.descriptor.dtypes.get(self.device.type, ('float32',)))}"
             )
+        self.precision = Precision(self.device, self.dtype, info.name)
         self.net = self.place(net)
 
     @classmethod
@@ -67,8 +91,9 @@ class Task:
         return descriptor
 
     def place(self, net: torch.nn.Module) -> torch.nn.Module:
-        """``net`` on this task's device and dtype, in eval mode, with frozen parameters."""
-        net = net.to(device=self.device, dtype=self.dtype).eval()
+        """``net`` on this task's device, in eval mode, with frozen float32 parameters (a reduced
+        dtype is the compute dtype of ``precision``, not the weights')."""
+        net = net.to(device=self.device, dtype=torch.float32).eval()
         for p in net.parameters():
             p.requires_grad_(False)
         return net

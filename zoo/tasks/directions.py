@@ -58,15 +58,16 @@ def sefa(net: torch.nn.Module, k: int) -> list[LatentDirection]:
 def ganspace(net: torch.nn.Module, k: int, *, samples: int = GANSPACE_SAMPLES, seed: int = GANSPACE_SEED,
              class_index: int | None = None) -> list[LatentDirection]:
     """The top ``k`` principal axes of W over ``samples`` seeded draws, scaled by their standard deviation."""
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(samples, net.z_dim, generator=gen)
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same draws on every device
+    device = net.w_avg.device
+    z = torch.randn(samples, net.z_dim, generator=gen).to(device)
     c = None
     if net.c_dim:
-        c = torch.zeros(samples, net.c_dim)
+        c = torch.zeros(samples, net.c_dim, device=device)
         c[:, class_index or 0] = 1
     with torch.inference_mode():
         w = torch.cat([net.mapping(z[i : i + 1000], None if c is None else c[i : i + 1000])[:, 0] for i in range(0, samples, 1000)])
-    w = w.double() - w.double().mean(0)
+    w = w.cpu().double() - w.cpu().double().mean(0)
     _, s, vh = torch.linalg.svd(w, full_matrices=False)
     std = s / (samples - 1) ** 0.5
     return [LatentDirection(f"ganspace{i}", vh[i].float().contiguous(), float(std[i].float()), "ganspace") for i in range(min(k, vh.shape[0]))]

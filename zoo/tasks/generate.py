@@ -185,11 +185,15 @@ class ImageGenerator(Task):
             raise ZooError(f"ws must be a [1, {self.num_ws}, {self.net.w_dim}] tensor")
         if not torch.isfinite(ws).all():
             raise ZooError("ws holds NaN or infinite values")
-        with torch.inference_mode():
+        maps = None if noise is None else [n.to(self.device) for n in noise]
+
+        def synthesize() -> torch.Tensor:  # repeatable: "random" noise is re-seeded on each call
             if noise_mode == "random":
                 torch.manual_seed(check_seed(noise_seed))
-            img = self.net.synthesis(ws.to(self.device), noise_mode=noise_mode,
-                                     noise=None if noise is None else [n.to(self.device) for n in noise])
+            return self.net.synthesis(ws.to(self.device), noise_mode=noise_mode, noise=maps)
+
+        with torch.inference_mode():
+            img = self.precision(synthesize)
         arr = (img.float().cpu()[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
         return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
 

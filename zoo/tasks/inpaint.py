@@ -16,7 +16,11 @@ Strategies (``strategy``):
   box grown by ``margin``, shifted inward at the borders, overlapping windows merged), scaled so
   that its longer side is the model's trained size (256 for the releases), inpainted, scaled
   back (bicubic) and pasted into the hole only.
-* ``"auto"`` (default): native when the image's longer side is at most ``NATIVE_MAX_SIDE``, else windows.
+* ``"auto"`` (default): native when the image's longer side is at most ``NATIVE_MAX_SIDE`` (beyond a
+  few times its trained size the network paints wrong shapes: benchmarks/RESULTS.md) and the
+  pass's memory (the descriptor's ``activation_bytes`` per pixel plus the attention's score maps)
+  fits the memory budget (``memory_mb``, ``$ZOO_TILE_MEMORY_MB``, 1024 MB by default: the tile
+  planner's), else windows. ``plan`` says which, and the memory of its largest pass.
 
 ``feather`` (pixels, default 0) blends the result into the hole's outer ring: within ``feather``
 pixels of the hole's edge the output mixes the input and the result linearly (the pixels outside
@@ -29,6 +33,7 @@ batch the first sample's mask).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -39,6 +44,7 @@ from torch.nn import functional as F
 from ..errors import ImageError, ZooError
 from . import images
 from .base import Task
+from .tiling import activation_budget
 
 MAX_DILATE = 64
 MAX_FEATHER = 64
@@ -49,6 +55,15 @@ STRATEGIES = ("auto", "native", "windows")
 # ATTENTION_COPIES x patches^2 float32 values (measured: 9.0 GB peak at 1280x1280, 25,600 patches).
 ATTENTION_COPIES = 3.5
 MAX_ATTENTION_BYTES = 6 * 2**30
+
+
+@dataclass(frozen=True)
+class InpaintPlan:
+    """How an image is inpainted: ``strategy`` ("native" or "windows") and the expected activation
+    peak of its largest network pass (``peak_bytes``: the whole image, or one trained-size window)."""
+
+    strategy: str
+    peak_bytes: int
 
 
 def mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
@@ -100,8 +115,34 @@ class Inpainter(Task):
 
     task = "inpaint"
 
+    def pass_bytes(self, width: int, height: int) -> int:
+        """Expected activation peak of one pass over width x height (padded to 8): the convolutions'
+        (descriptor ``activation_bytes`` per pixel) plus the attention's score maps."""
+        h, w = -(-height // 8) * 8, -(-width // 8) * 8
+        patches = (h // 8) * (w // 8)
+        return int(self.descriptor.activation_bytes * h * w + ATTENTION_COPIES * patches**2 * 4)
+
+    def plan(self, width: int, height: int, *, strategy: str = "auto", memory_mb: float | None = None) -> InpaintPlan:
+        """The strategy an image of width x height gets (module docstring) and its largest pass's memory."""
+        if strategy not in STRATEGIES:
+            raise ZooError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        whole = self.pass_bytes(width, height)
+        if strategy == "auto":
+            fits = whole <= activation_budget(memory_mb)
+            strategy = "native" if max(width, height) <= NATIVE_MAX_SIDE and fits else "windows"
+        if strategy == "native":
+            return InpaintPlan("native", whole)
+        side = self.trained_side
+        return InpaintPlan("windows", self.pass_bytes(side, side))
+
+    @property
+    def trained_side(self) -> int:
+        """The side context windows are scaled to (the model's trained size, 256 for the releases)."""
+        return int(getattr(self.info.options, "trained_size", 256) or 256)
+
     def __call__(self, image: Image.Image, mask: Any, *, dilation: int = 0, strategy: str = "auto", margin: int = DEFAULT_MARGIN,
-                 feather: int = 0, max_megapixels: float | None = None, progress: Callable[[int, int], None] | None = None) -> Image.Image:
+                 feather: int = 0, max_megapixels: float | None = None, progress: Callable[[int, int], None] | None = None,
+                 memory_mb: float | None = None) -> Image.Image:
         """``image`` with its hole filled (same size and mode). An empty mask gives the image back
         unchanged (callers that want to say so check ``hole(...).any()`` first and pass the hole
         itself); a mask covering everything is an error. ``progress(done, total)`` is called after
@@ -129,7 +170,7 @@ class Inpainter(Task):
         alpha = color[..., -1:] if image.mode in ("RGBA", "LA") else None
         color = color[..., :-1] if alpha is not None else color
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
-        if strategy == "native" or (strategy == "auto" and max(hole.shape) <= NATIVE_MAX_SIDE):
+        if self.plan(image.width, image.height, strategy=strategy, memory_mb=memory_mb).strategy == "native":
             filled = self._fill(np.ascontiguousarray(rgb), hole)
             if progress is not None:
                 progress(1, 1)
@@ -155,7 +196,7 @@ class Inpainter(Task):
         """``_fill`` per context window (``zoo.tasks.windows``), each scaled to the trained size."""
         from .windows import hole_windows
 
-        side = int(getattr(self.info.options, "trained_size", 256) or 256)
+        side = self.trained_side
         filled = rgb.copy()
         boxes = hole_windows(hole, margin)
         for done, box in enumerate(boxes, start=1):
@@ -189,9 +230,8 @@ class Inpainter(Task):
         if min(image.shape[2:]) < self.descriptor.min_size:
             raise ImageError(f"the image is {w}x{h}; inpainting needs at least {self.descriptor.min_size} pixels on each side")
         x = self.net.make_input(image, m)
-        param = next(self.net.parameters())
         with torch.inference_mode():
-            _, stage2 = self.net(x.to(param.device, param.dtype), m.to(param.device, param.dtype))
+            _, stage2 = self.precision(self.net, x.to(self.device), m.to(self.device))
         out = image * (1 - m) + stage2.float().cpu() * m
         u8 = ((out[0, :, :h, :w].permute(1, 2, 0) + 1) * 127.5).clamp(0, 255).to(torch.uint8)
         return u8.numpy()

@@ -35,22 +35,21 @@ class PerceptualDistance(Task):
         """LPIPS per sample ``[N]`` of ``x`` and ``y`` ``[N, 3, H, W]`` in [-1, 1] (gradients flow to both)."""
         if x.shape != y.shape:
             raise ZooError(f"the images differ in size ({list(x.shape)} and {list(y.shape)})")
-        return self.net(self._prepare(x), self._prepare(y)).float()
+        return self.precision(self.net, self._prepare(x), self._prepare(y)).float()
 
     def to_target(self, y: torch.Tensor):
         """``x -> distance(x, y)`` with the fixed image ``y``'s trunk activations computed once."""
-        fixed = self.net.to_target(self._prepare(y))
-        return lambda x: fixed(self._prepare(x)).float()
+        fixed = self.net.to_target(self._prepare(y))  # the fixed image's taps in float32
+        return lambda x: self.precision(fixed, self._prepare(x)).float()
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` checked, area-resized to at most ``compare_side``, on the network's device and dtype."""
+        """``x`` checked, area-resized to at most ``compare_side``, on the task's device (float32)."""
         if min(x.shape[2:]) < self.descriptor.min_size:
             raise ZooError(f"LPIPS needs images of at least {self.descriptor.min_size} pixels on each side, not {x.shape[3]}x{x.shape[2]}")
         if max(x.shape[2:]) > self.compare_side:
             scale = self.compare_side / max(x.shape[2:])
             x = F.interpolate(x, size=(max(1, round(x.shape[2] * scale)), max(1, round(x.shape[3] * scale))), mode="area")
-        param = next(self.net.parameters())
-        return x.to(param.device, param.dtype)
+        return x.to(self.device, torch.float32)
 
     def __call__(self, a: Image.Image, b: Image.Image) -> float:
         """The LPIPS distance of two PIL images of one size (converted to RGB)."""

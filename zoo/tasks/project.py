@@ -112,10 +112,12 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
     res = net.img_resolution
     if target.shape != (1, net.img_channels, res, res):
         raise ZooError(f"the target must be [1, {net.img_channels}, {res}, {res}], not {list(target.shape)}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same draws on every device
+    device = net.w_avg.device
+    target = target.to(device)
     with torch.no_grad():
-        z = torch.from_numpy(np.random.RandomState(W_AVG_SEED).randn(W_AVG_SAMPLES, net.z_dim)).float()
-        c = torch.zeros(W_AVG_SAMPLES, net.c_dim) if net.c_dim else None
+        z = torch.from_numpy(np.random.RandomState(W_AVG_SEED).randn(W_AVG_SAMPLES, net.z_dim)).float().to(device)
+        c = torch.zeros(W_AVG_SAMPLES, net.c_dim, device=device) if net.c_dim else None
         if c is not None:
             c[:, 0] = 1
         w = torch.cat([net.mapping(z[i : i + 1000], None if c is None else c[i : i + 1000])[:, :1] for i in range(0, W_AVG_SAMPLES, 1000)])
@@ -127,7 +129,7 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         to_target = perceptual.to_target(target.float()) if hasattr(perceptual, "to_target") else \
             (lambda x: perceptual(x, target.float()))
     layers = [m for m in net.synthesis.conv_layers() if m.use_noise]
-    noises = [torch.randn(m.noise_const.shape, generator=gen).requires_grad_(True) for m in layers]
+    noises = [torch.randn(m.noise_const.shape, generator=gen).to(device).requires_grad_(True) for m in layers]
     if discriminator is not None:
         discriminator.requires_grad_(False)  # only the latent and the noise maps are optimised
     w_opt = (w_avg.repeat(1, net.num_ws, 1) if space == "w+" else w_avg).clone().requires_grad_(True)
@@ -138,7 +140,7 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
         t = step / steps
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(t)
-        w_noise = torch.randn(w_opt.shape, generator=gen) * w_std * NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP) ** 2
+        w_noise = torch.randn(w_opt.shape, generator=gen).to(device) * w_std * NOISE_FACTOR * max(0.0, 1.0 - t / NOISE_RAMP) ** 2
         ws = w_opt + w_noise
         ws = ws.repeat(1, net.num_ws, 1) if space == "w" else ws
         img = net.synthesis(ws, noise=noises or None)
@@ -161,4 +163,4 @@ def project(net: torch.nn.Module, target: torch.Tensor, *, steps: int = 1000, sp
             progress(step + 1, steps, losses[-1])
     seconds = (time.perf_counter() - start) / steps
     ws = w_opt.detach().repeat(1, net.num_ws, 1) if space == "w" else w_opt.detach().clone()
-    return Projection(ws=ws, noise=[n.detach().clone() for n in noises], distance=used, losses=losses, seconds_per_step=seconds)
+    return Projection(ws=ws.cpu(), noise=[n.detach().cpu().clone() for n in noises], distance=used, losses=losses, seconds_per_step=seconds)

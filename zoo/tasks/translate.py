@@ -15,15 +15,19 @@ Sizes (``size=``), measured in benchmarks/RESULTS.md ("Translate: any size"):
   whole trained window, so at other scales it sees layouts it never saw in training.
 * ``"native"``: translate at the image's own size, reflect-padded to the multiple the network
   needs and cropped back. The ResNet default (fully convolutional, local receptive field; the
-  official README's ``--preprocess none``). Images over ``tile`` pixels on a side (default 2048)
-  are processed in tiles with ``overlap`` pixels of context, and the norm layers use statistics
-  recorded on a copy of the whole image reduced to 2048 pixels (``zoo.tasks.norm_stats``), so
-  tiles agree with each other instead of each being normalised on its own.
+  official README's ``--preprocess none``). One pass when the image's activations fit the memory
+  budget (``memory_mb``, ``$ZOO_TILE_MEMORY_MB``, 1024 MB by default: about 1400 x 1400 for
+  resnet_9blocks), otherwise the fewest, largest tiles that fit (``plan``; ``tile`` fixes one),
+  with ``overlap`` pixels of context. Tiled, the norm layers use statistics recorded on a copy
+  of the whole image reduced to at most 2048 pixels a side and to what fits the same budget
+  (``zoo.tasks.norm_stats``), so tiles agree with each other instead of each being normalised
+  on its own, and the statistics pass stays within the budget too.
 * ``"auto"``: ``"trained"`` for U-Nets, ``"native"`` for ResNets.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -39,18 +43,32 @@ from ..registry import ModelInfo
 from . import images, norm_stats
 from .options import TranslateOptions
 from .base import Task
-from .tiling import pad_to_multiple, run_tiled
+from .tiling import TilePlan, activation_budget, pad_to_multiple, plan_tiles, run_tiled
 
 SIZES = ("auto", "trained", "native")
 DEFAULT_RESOLUTION = 256
 MIN_SIDE = 8  # the smallest image side translated in any mode
 # Networks whose receptive field is the whole image (descriptor context None: the U-Nets) run at
-# the trained scale by default and are never tiled. The others (ResNets) run in one pass up to
-# their descriptor's tile size (2048 pixels a side, about 2.8 GB for resnet_9blocks, and it
-# covers the app's 4 MP limit), so the output is exact there. Larger images are tiled; every
-# tile is normalised with statistics recorded on a copy of the image reduced to 2048 pixels a
-# side (benchmarks/RESULTS.md, "Translate: any size").
-STATS_SIDE = 2048  # long side of the reduced copy the tiled pass takes its statistics from
+# the trained scale by default and are never tiled. The others (ResNets) run in one pass when
+# their activations fit the memory budget (the descriptor's activation_bytes per pixel), so the
+# output is exact there. Larger images are tiled; every tile is normalised with statistics
+# recorded on a copy of the image reduced to at most 2048 pixels a side (and to what fits the
+# budget): benchmarks/RESULTS.md, "Translate: any size".
+STATS_SIDE = 2048  # longest side of the reduced copy the tiled pass takes its statistics from
+
+
+@dataclass(frozen=True)
+class TranslatePlan:
+    """How a native-size translation runs: its tiles (``zoo.tasks.tiling.TilePlan``) and, when
+    tiled with image-wide statistics, the long side of the copy they are recorded on
+    (``stats_side``; 0 when there is no statistics pass)."""
+
+    tiles: TilePlan
+    stats_side: int
+
+    @property
+    def tile(self) -> int:
+        return self.tiles.tile
 
 ProgressFn = Callable[[int, int], None]
 
@@ -140,10 +158,13 @@ class Translator(Task):
         overlap: int | None = None,
         progress: ProgressFn | None = None,
         max_megapixels: float | None = None,
+        memory_mb: float | None = None,
     ) -> Image.Image:
-        """Translate ``image``; returns a PIL image of the input's size (RGB or L, plus its alpha)."""
+        """Translate ``image``; returns a PIL image of the input's size (RGB or L, plus its alpha).
+        ``tile`` None: planned from the memory budget ``memory_mb`` (see ``plan``); 0: one pass."""
         arr = self.translate_array(
-            image, direction=direction, size=size, tile=tile, overlap=overlap, progress=progress, max_megapixels=max_megapixels
+            image, direction=direction, size=size, tile=tile, overlap=overlap, progress=progress, max_megapixels=max_megapixels,
+            memory_mb=memory_mb,
         )
         return images.to_pil(arr)
 
@@ -157,6 +178,7 @@ class Translator(Task):
         overlap: int | None = None,
         progress: ProgressFn | None = None,
         max_megapixels: float | None = None,
+        memory_mb: float | None = None,
     ) -> np.ndarray:
         """Like ``__call__`` but returns the integer array (uint8, or uint16 for 16-bit input), H x W [x C]."""
         if size not in SIZES:
@@ -192,7 +214,7 @@ class Translator(Task):
                 if progress is not None:
                     progress(1, 1)
             else:
-                y = self._run_native(net, d, x, tile, overlap, progress)
+                y = self._run_native(name, x, tile, overlap, progress, memory_mb)
         rgb = ((y[0].float() + 1) / 2).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         if self.colorizer and rgb.shape[2] == 3:
             rgb = keep_luma(rgb, color[:, :, 0])
@@ -202,23 +224,44 @@ class Translator(Task):
     # -- internals -----------------------------------------------------------------------------
 
     def _forward(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return net(x.to(device=self.device, dtype=self.dtype)).float().cpu()
+        return self.precision(net, x.to(self.device)).float().cpu()
 
     def _run_trained(self, net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
         """Translate at the training scale: see ``at_trained_scale``."""
         return at_trained_scale(lambda t: self._forward(net, t), x, self.resolution, multiple)
 
-    def _run_native(
-        self, net: nn.Module, d: Descriptor, x: torch.Tensor, tile: int | None, overlap: int | None, progress: ProgressFn | None
-    ) -> torch.Tensor:
-        height, width = x.shape[2:]
+    def plan(self, width: int, height: int, *, direction: str | None = None, tile: int | None = None,
+             overlap: int | None = None, memory_mb: float | None = None) -> TranslatePlan:
+        """How an image of width x height runs at native size: with ``tile`` None, one pass when the
+        generator's activations (its descriptor's ``activation_bytes``) fit ``memory_mb``
+        (``tiling.activation_budget``), else the fewest, largest tiles that fit; a fixed ``tile``
+        otherwise (0 = one pass). U-Nets (context None) are never tiled."""
+        d = self._descriptors[self.direction_name(direction)]
         multiple = d.size_multiple
+        overlap = (d.context or 0) if overlap is None else int(overlap)
+        if tile is not None and int(tile) < 0 or overlap < 0:
+            raise ValueError("tile and overlap must be >= 0")
         if d.context is None:
             tile = 0  # the receptive field is the whole padded image: never tiled
-        tile = d.tile if tile is None else int(tile)
+        budget = activation_budget(memory_mb)
+        tiles = plan_tiles(height, width, context=overlap, multiple=multiple, bytes_per_pixel=d.activation_bytes,
+                           budget=budget, fallback_tile=d.tile, fixed_tile=None if tile is None else int(tile))
+        stats_side = 0
+        if tiles.tiles > 1 and d.image_statistics:
+            stats_side = STATS_SIDE
+            if tile is None and d.activation_bytes > 0:  # the statistics pass is one forward of the copy: keep it in the budget
+                fits = int((budget / d.activation_bytes) ** 0.5) // multiple * multiple
+                stats_side = max(multiple, min(STATS_SIDE, fits))
+        return TranslatePlan(tiles, stats_side)
+
+    def _run_native(self, name: str, x: torch.Tensor, tile: int | None, overlap: int | None, progress: ProgressFn | None,
+                    memory_mb: float | None = None) -> torch.Tensor:
+        """The direction ``name``'s generator over ``x`` [1, C, H, W] at its own size, as ``plan`` says."""
+        net, d = self.network(name), self._descriptors[name]
+        height, width = x.shape[2:]
+        multiple = d.size_multiple
+        plan = self.plan(width, height, direction=name, tile=tile, overlap=overlap, memory_mb=memory_mb)
         overlap = (d.context or 0) if overlap is None else int(overlap)
-        if tile < 0 or overlap < 0:
-            raise ValueError("tile and overlap must be >= 0")
         padded, _, _ = pad_to_multiple(x, multiple)
         out = torch.empty((1, d.out_channels, *padded.shape[2:]))
 
@@ -226,14 +269,14 @@ class Translator(Task):
             y0, y1, x0, x1 = region
             out[:, :, y0:y1, x0:x1] = y
 
-        tiled = tile > 0 and max(padded.shape[2:]) > tile
-        if tiled and norm_stats.input_statistics_layers(net):
+        tile = plan.tile
+        if tile > 0 and norm_stats.input_statistics_layers(net):
             norm_stats.run_tiled_with_image_stats(
                 net, lambda t: self._forward(net, t), padded, sink, tile=tile, overlap=overlap, multiple=multiple,
-                stats_side=STATS_SIDE, progress=progress,
+                stats_side=plan.stats_side or STATS_SIDE, progress=progress,
             )
         else:
-            run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile if tiled else 0, overlap=overlap,
+            run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile, overlap=overlap,
                       multiple=multiple, progress=progress)
         return out[:, :, :height, :width]
 

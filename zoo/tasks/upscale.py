@@ -147,7 +147,7 @@ class Upscaler(Task):
 
         def sink(region: tuple[int, int, int, int], y: torch.Tensor) -> None:
             y0, y1, x0, x1 = region
-            y = y.float()
+            y = y.float().cpu()
             if to_gray:
                 y = (y * luma).sum(dim=1, keepdim=True)
             tile_arr = y[0].permute(1, 2, 0).cpu().numpy()
@@ -158,7 +158,7 @@ class Upscaler(Task):
         return out[: height * s, : width * s]
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.to(device=self.device, dtype=self.dtype))
+        return self.precision(self.net, x.to(self.device))
 
 
 def _resize_plane(plane: np.ndarray, width: int, height: int, resample: int, bits: int) -> np.ndarray:
