@@ -119,7 +119,7 @@ class Winograd:
 
     def forward_transform(self, padded: torch.Tensor, grid: Grid, out: torch.Tensor) -> torch.Tensor:
         """V = B^T d B of every input tile of ``padded`` into ``out`` [P, tiles, C]."""
-        hp, wp, c = padded.shape
+        _, wp, c = padded.shape
         a = self.a
         windows = padded.as_strided((a, a, grid.nh, grid.nw, c), (wp * c, c, self.m * wp * c, self.m * c, 1))
         gathered = self.buffer("gather", (a, a * grid.tiles * c))
@@ -212,8 +212,8 @@ def conv_study(size: int, reps: int) -> None:
     rdb = ResidualDenseBlock(64, 32).eval()
     x = torch.randn(1, 64, size, size).contiguous(memory_format=torch.channels_last)
     cl = torch.channels_last
-    weights = {name: dense_block_weights(rdb, Winograd(spec), 64, 32) for name, spec in SPECS.items()}
     grams = {name: Winograd(spec) for name, spec in SPECS.items()}
+    weights = {name: dense_block_weights(rdb, grams[name], 64, 32) for name in SPECS}
 
     cat_bufs = [torch.empty(1, 64 + 32 * k, size, size, memory_format=cl) for k in (1, 2, 3, 4)]
 
@@ -223,10 +223,8 @@ def conv_study(size: int, reps: int) -> None:
             rdb._forward_fast_(y, cat_bufs)
         return y
 
-    rows: dict[str, list[float]] = {"direct": []}
+    rows: dict[str, list[float]] = {"direct": [], **{name: [] for name in SPECS}}
     parts: dict[str, list[dict]] = {name: [] for name in SPECS}
-    for name in SPECS:
-        rows[name] = []
     with torch.no_grad():
         ref = direct()
         for name in SPECS:

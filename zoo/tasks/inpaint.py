@@ -66,6 +66,17 @@ class InpaintPlan:
     peak_bytes: int
 
 
+def check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise ZooError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+
+
+def attention_bytes(width: int, height: int) -> int:
+    """The contextual attention's score maps for one pass over width x height (padded to 8)."""
+    patches = -(-height // 8) * -(-width // 8)
+    return int(ATTENTION_COPIES * patches**2 * 4)
+
+
 def mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
     """The hole as a boolean array [H, W] (True = fill) from a mask of ``size`` (width, height)."""
     if isinstance(mask, Image.Image):
@@ -119,13 +130,11 @@ class Inpainter(Task):
         """Expected activation peak of one pass over width x height (padded to 8): the convolutions'
         (descriptor ``activation_bytes`` per pixel) plus the attention's score maps."""
         h, w = -(-height // 8) * 8, -(-width // 8) * 8
-        patches = (h // 8) * (w // 8)
-        return int(self.descriptor.activation_bytes * h * w + ATTENTION_COPIES * patches**2 * 4)
+        return int(self.descriptor.activation_bytes * h * w) + attention_bytes(width, height)
 
     def plan(self, width: int, height: int, *, strategy: str = "auto", memory_mb: float | None = None) -> InpaintPlan:
         """The strategy an image of width x height gets (module docstring) and its largest pass's memory."""
-        if strategy not in STRATEGIES:
-            raise ZooError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        check_strategy(strategy)
         whole = self.pass_bytes(width, height)
         if strategy == "auto":
             fits = whole <= activation_budget(memory_mb)
@@ -149,8 +158,7 @@ class Inpainter(Task):
         each network pass (one per context window, or one for the whole image)."""
         if not isinstance(image, Image.Image):
             raise ImageError(f"inpainting takes a PIL image, not {type(image).__name__}")
-        if strategy not in STRATEGIES:
-            raise ZooError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+        check_strategy(strategy)
         for name, value, top in (("margin", margin, 4096), ("feather", feather, MAX_FEATHER)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
                 raise ZooError(f"{name} must be 0..{top} pixels, not {value!r}")
@@ -216,8 +224,7 @@ class Inpainter(Task):
     def _fill(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         """The network's composite (uint8 [H, W, 3]) of ``rgb`` uint8 [H, W, 3] with ``hole`` [H, W]."""
         h, w = hole.shape
-        patches = -(-h // 8) * -(-w // 8)
-        need = ATTENTION_COPIES * patches**2 * 4
+        need = attention_bytes(w, h)
         if need > MAX_ATTENTION_BYTES:
             raise ImageError(f"inpainting {w}x{h} in one pass needs about {need / 2**30:.0f} GB for the attention; "
                              "use the windows strategy (the default for large images)")

@@ -59,11 +59,12 @@ STATS_SIDE = 2048  # longest side of the reduced copy the tiled pass takes its s
 
 @dataclass(frozen=True)
 class TranslatePlan:
-    """How a native-size translation runs: its tiles (``zoo.tasks.tiling.TilePlan``) and, when
-    tiled with image-wide statistics, the long side of the copy they are recorded on
-    (``stats_side``; 0 when there is no statistics pass)."""
+    """How a native-size translation runs: its tiles (``zoo.tasks.tiling.TilePlan``), the context
+    around each (``overlap``) and, when tiled with image-wide statistics, the long side of the copy
+    they are recorded on (``stats_side``; 0 when there is no statistics pass)."""
 
     tiles: TilePlan
+    overlap: int
     stats_side: int
 
     @property
@@ -239,7 +240,7 @@ class Translator(Task):
         d = self._descriptors[self.direction_name(direction)]
         multiple = d.size_multiple
         overlap = (d.context or 0) if overlap is None else int(overlap)
-        if tile is not None and int(tile) < 0 or overlap < 0:
+        if overlap < 0 or (tile is not None and int(tile) < 0):
             raise ValueError("tile and overlap must be >= 0")
         if d.context is None:
             tile = 0  # the receptive field is the whole padded image: never tiled
@@ -252,7 +253,7 @@ class Translator(Task):
             if tile is None and d.activation_bytes > 0:  # the statistics pass is one forward of the copy: keep it in the budget
                 fits = int((budget / d.activation_bytes) ** 0.5) // multiple * multiple
                 stats_side = max(multiple, min(STATS_SIDE, fits))
-        return TranslatePlan(tiles, stats_side)
+        return TranslatePlan(tiles, overlap, stats_side)
 
     def _run_native(self, name: str, x: torch.Tensor, tile: int | None, overlap: int | None, progress: ProgressFn | None,
                     memory_mb: float | None = None) -> torch.Tensor:
@@ -261,7 +262,6 @@ class Translator(Task):
         height, width = x.shape[2:]
         multiple = d.size_multiple
         plan = self.plan(width, height, direction=name, tile=tile, overlap=overlap, memory_mb=memory_mb)
-        overlap = (d.context or 0) if overlap is None else int(overlap)
         padded, _, _ = pad_to_multiple(x, multiple)
         out = torch.empty((1, d.out_channels, *padded.shape[2:]))
 
@@ -269,14 +269,13 @@ class Translator(Task):
             y0, y1, x0, x1 = region
             out[:, :, y0:y1, x0:x1] = y
 
-        tile = plan.tile
-        if tile > 0 and norm_stats.input_statistics_layers(net):
+        if plan.tile > 0 and norm_stats.input_statistics_layers(net):
             norm_stats.run_tiled_with_image_stats(
-                net, lambda t: self._forward(net, t), padded, sink, tile=tile, overlap=overlap, multiple=multiple,
+                net, lambda t: self._forward(net, t), padded, sink, tile=plan.tile, overlap=plan.overlap, multiple=multiple,
                 stats_side=plan.stats_side or STATS_SIDE, progress=progress,
             )
         else:
-            run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=tile, overlap=overlap,
+            run_tiled(lambda t: self._forward(net, t), padded, 1, sink, tile=plan.tile, overlap=plan.overlap,
                       multiple=multiple, progress=progress)
         return out[:, :, :height, :width]
 
